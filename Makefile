@@ -1,0 +1,40 @@
+# `make demo` and `make test` work on a fresh clone: they create .venv and install first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: install demo test test-all bench lint format clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing audiodiff into $(VENV) (CPU torch pinned by constraints.txt) ..."
+	$(PIP_INSTALL) -e ".[dev,metrics]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m audiodiff data synth
+	$(PY) -m audiodiff roundtrip out=outputs/demo overwrite=true
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m "not gpu"
+
+bench: $(STAMP)
+	$(PY) scripts/bench_representation.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check audiodiff tests scripts
+	$(PY) -m ruff format --check audiodiff tests scripts
+
+format: $(STAMP)
+	$(PY) -m ruff format audiodiff tests scripts
+	$(PY) -m ruff check --fix audiodiff tests scripts
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

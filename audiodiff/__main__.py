@@ -1,0 +1,5 @@
+import sys
+
+from audiodiff.cli.main import main
+
+sys.exit(main())

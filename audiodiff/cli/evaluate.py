@@ -1,0 +1,39 @@
+"""``audiodiff evaluate generated=DIR reference=DIR [paired=true]``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig
+from rich.console import Console
+
+from audiodiff.metrics.evaluate import (
+    evaluate_paired,
+    evaluate_unpaired,
+    format_table,
+    write_json,
+)
+
+
+@dataclass
+class Options:
+    generated: str
+    reference: str
+    paired: bool = False
+    sample_rate: int = 16000
+    pitch: bool = True
+    out: str | None = None  # noqa: UP007 (OmegaConf needs Optional)
+
+
+def run(cfg: DictConfig) -> None:
+    if cfg.paired:
+        result = evaluate_paired(cfg.generated, cfg.reference, sample_rate=cfg.sample_rate)
+    else:
+        result = evaluate_unpaired(
+            cfg.generated, cfg.reference, sample_rate=cfg.sample_rate, pitch=cfg.pitch
+        )
+    out = write_json(result, cfg.out or Path(cfg.generated) / "evaluate.json")
+    console = Console()
+    console.print(format_table(result))
+    console.print(f"report: {out}")

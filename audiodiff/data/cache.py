@@ -1,0 +1,63 @@
+"""On-disk cache of computed features, so repeated epochs do not recompute mels or latents.
+
+An entry is keyed by a hash of the representation's config (plus any preprocessing that
+changes the features) and of the source file's path, size and modification time: editing the
+file or the representation makes a new key, and stale entries are simply never read again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+
+class FeatureCache:
+    """Tensors stored as ``<dir>/<namespace>/<key>.pt``, written atomically."""
+
+    def __init__(self, directory: str | Path, namespace: str) -> None:
+        self.directory = Path(directory) / namespace
+        self.hits = 0
+        self.misses = 0
+
+    def key(self, source: str | Path) -> str:
+        st = Path(source).stat()
+        blob = f"{Path(source).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        return hashlib.sha1(blob.encode()).hexdigest()
+
+    def path(self, source: str | Path) -> Path:
+        return self.directory / f"{self.key(source)}.pt"
+
+    def get_or_compute(
+        self, source: str | Path, compute: Callable[[], torch.Tensor]
+    ) -> torch.Tensor:
+        """Cached tensor for ``source``, computing and storing it on a miss."""
+        entry = self.path(source)
+        if entry.is_file():
+            try:
+                value = torch.load(entry, map_location="cpu", weights_only=True)
+                self.hits += 1
+                return value
+            except Exception:  # a truncated or foreign file: recompute and replace it
+                entry.unlink(missing_ok=True)
+        self.misses += 1
+        value = compute()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp.", suffix=".pt")
+        os.close(fd)
+        try:
+            torch.save(value.detach().cpu().clone(), tmp)
+            os.replace(tmp, entry)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return value
+
+
+def namespace(representation_fingerprint: str, extra: str = "") -> str:
+    """Cache folder name for a representation plus preprocessing settings."""
+    return hashlib.sha1(f"{representation_fingerprint}|{extra}".encode()).hexdigest()[:16]

@@ -1,0 +1,134 @@
+"""``AudioFolder``: a map-style dataset of fixed-length segments with integer condition labels."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from audiodiff.audio.io import info, load
+from audiodiff.audio.loudness import normalize_loudness
+from audiodiff.audio.representation import Representation
+from audiodiff.data.cache import FeatureCache, namespace
+from audiodiff.data.vocab import LabelVocab
+from audiodiff.errors import AudioFileError, ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def check_readable(records: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[str]]:
+    """Drop records whose file is missing or has an unreadable header; returns (kept, errors)."""
+    kept, errors = [], []
+    for r in records:
+        try:
+            if info(r["path"]).frames == 0:
+                raise AudioFileError(r["path"], "zero length")
+            kept.append(r)
+        except AudioFileError as e:
+            errors.append(str(e))
+    return kept, errors
+
+
+def fit_length(x: torch.Tensor, length: int, start: int) -> torch.Tensor:
+    """Crop x[..., start:start + length], zero-padding on the right when x is too short."""
+    x = x[..., start : start + length]
+    if x.shape[-1] < length:
+        x = torch.nn.functional.pad(x, (0, length - x.shape[-1]))
+    return x
+
+
+class AudioFolder(Dataset):
+    """Segments of ``segment_samples`` from each record, as waveforms or encoded features.
+
+    Item: {"wav": [1, N]} (or {"x": [C, T]} when a ``representation`` is given), "cond":
+    {label: id tensor}, "index". Training crops at random; validation (``random_crop=False``)
+    from the start, so it is the same every epoch. A file that fails to load mid-epoch is
+    counted in ``failures``, logged once, and replaced by the next clip.
+    """
+
+    def __init__(
+        self,
+        records: list[dict[str, str]],
+        vocab: LabelVocab,
+        sample_rate: int,
+        segment_samples: int,
+        random_crop: bool = True,
+        loudness_db: float | None = None,
+        representation: Representation | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        if not records:
+            raise ConfigError("dataset is empty: no readable clips")
+        if representation is not None and representation.sample_rate != sample_rate:
+            raise ConfigError(
+                f"representation runs at {representation.sample_rate} Hz but the data at "
+                f"{sample_rate} Hz"
+            )
+        self.records = records
+        self.vocab = vocab
+        self.sample_rate = sample_rate
+        self.segment_samples = segment_samples
+        self.random_crop = random_crop
+        self.loudness_db = loudness_db
+        self.representation = representation
+        self.cache = None
+        if representation is not None and cache_dir is not None:
+            extra = f"sr={sample_rate}|seg={segment_samples}|loud={loudness_db}"
+            self.cache = FeatureCache(cache_dir, namespace(representation.fingerprint(), extra))
+        self.failures: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def _load(self, path: str) -> torch.Tensor:
+        wav, _ = load(path, sample_rate=self.sample_rate)  # [1, N]
+        if self.loudness_db is not None:
+            wav = normalize_loudness(wav, self.loudness_db)
+        if wav.shape[-1] < self.segment_samples:
+            wav = fit_length(wav, self.segment_samples, 0)
+        return wav
+
+    def _features(self, path: str) -> torch.Tensor:
+        assert self.representation is not None
+
+        def compute() -> torch.Tensor:
+            with torch.no_grad():
+                return self.representation.encode(self._load(path)[None])[0]  # [C, T]
+
+        return self.cache.get_or_compute(path, compute) if self.cache else compute()
+
+    def _start(self, total: int, length: int) -> int:
+        if not self.random_crop or total <= length:
+            return 0
+        return int(torch.randint(0, total - length + 1, ()).item())
+
+    def _item(self, index: int) -> dict:
+        record = self.records[index]
+        cond = {
+            label: torch.tensor(self.vocab.encode(label, record.get(label)), dtype=torch.long)
+            for label in self.vocab.labels
+        }
+        item: dict = {"cond": cond, "index": index}
+        if self.representation is None:
+            wav = self._load(record["path"])
+            start = self._start(wav.shape[-1], self.segment_samples)
+            item["wav"] = fit_length(wav, self.segment_samples, start)
+        else:
+            x = self._features(record["path"])
+            frames = self.representation.num_frames(self.segment_samples)
+            item["x"] = fit_length(x, frames, self._start(x.shape[-1], frames))
+        return item
+
+    def __getitem__(self, index: int) -> dict:
+        for attempt in range(len(self.records)):
+            i = (index + attempt) % len(self.records)
+            try:
+                return self._item(i)
+            except AudioFileError as e:
+                path = self.records[i]["path"]
+                if path not in self.failures:
+                    self.failures[path] = str(e)
+                    log.warning("skipping unreadable clip (%d so far): %s", len(self.failures), e)
+        raise ConfigError("no clip of the dataset could be read")
