@@ -32,7 +32,7 @@ class MelRepresentation(Representation):
         log_floor: float = 1e-5,
         mean: float = -8.5,
         std: float = 3.5,
-        griffin_lim_iters: int = 32,
+        griffin_lim_iters: int = 16,
         griffin_lim_momentum: float = 0.99,
         nnls_iters: int = 32,
         seed: int = 0,

@@ -1,0 +1,39 @@
+"""Audio quality metrics: paired (SI-SDR, LSD, MR-STFT, PESQ, STOI), pitch, Fréchet distance."""
+
+from audiodiff.metrics.evaluate import (
+    evaluate_paired,
+    evaluate_unpaired,
+    format_table,
+    write_json,
+)
+from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor
+from audiodiff.metrics.paired import (
+    log_spectral_distance,
+    multi_resolution_stft_distance,
+    optional_metrics_available,
+    pesq_score,
+    si_sdr,
+    spectral_convergence,
+    stoi_score,
+)
+from audiodiff.metrics.pitch import cents, midi_to_hz, pitch_stats
+
+__all__ = [
+    "cents",
+    "clip_features",
+    "evaluate_paired",
+    "evaluate_unpaired",
+    "format_table",
+    "frechet_distance",
+    "frechet_floor",
+    "log_spectral_distance",
+    "midi_to_hz",
+    "multi_resolution_stft_distance",
+    "optional_metrics_available",
+    "pesq_score",
+    "pitch_stats",
+    "si_sdr",
+    "spectral_convergence",
+    "stoi_score",
+    "write_json",
+]
