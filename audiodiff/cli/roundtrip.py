@@ -10,11 +10,17 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from rich.console import Console
+from rich.table import Table
 
 from audiodiff.audio.io import load, save
 from audiodiff.cli.output import prepare_output_dir
 from audiodiff.errors import ConfigError
-from audiodiff.metrics.evaluate import evaluate_paired, format_table, write_json
+from audiodiff.metrics.evaluate import (
+    evaluate_paired,
+    evaluate_unpaired,
+    format_table,
+    write_json,
+)
 from audiodiff.viz import save_spectrogram_sheet
 
 
@@ -36,6 +42,43 @@ class Options:
     n: int
     out: str
     overwrite: bool = False
+    pitch: bool = True
+
+
+def _flat_name(path: Path, root: Path) -> str:
+    """'bell/00001.wav' under root -> 'bell_00001.wav' (one folder, names stay unique)."""
+    try:
+        rel = path.resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        rel = Path(path.name)
+    return "_".join(rel.with_suffix("").parts) + ".wav"
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _pitch_table(out: Path, rows: list[dict[str, str]], sr: int) -> Table:
+    results = {}
+    for name in ("reference", "decoded"):
+        write_csv(out / name / "metadata.csv", rows)
+        results[name] = evaluate_unpaired(out / name, out / "reference", sample_rate=sr)
+        write_json(results[name], out / f"evaluate_{name}_unpaired.json")
+    table = Table(title="pitch (pyin) and Frechet distance to the originals")
+    for col in ("metric", "original", "decoded"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    p_ref, p_dec = results["reference"]["pitch"], results["decoded"]["pitch"]
+    for label, key, digits in [
+        (f"pitch hit rate, 50 cents (n={p_ref['n_with_target']})", "hit_rate", 3),
+        ("mean |cents off| the label", "mean_abs_cents", 1),
+        ("voiced fraction", "voiced_fraction_mean", 3),
+    ]:
+        table.add_row(label, f"{p_ref[key]:.{digits}f}", f"{p_dec[key]:.{digits}f}")
+    table.add_row("FD to the originals", "0", f"{results['decoded']['fd']:.1f}")
+    return table
 
 
 def run(cfg: DictConfig) -> None:
@@ -53,7 +96,7 @@ def run(cfg: DictConfig) -> None:
     sr = representation.sample_rate
     rows, images, titles = [], [], []
     for record in picked:
-        name = Path(record["path"]).stem + ".wav"
+        name = _flat_name(Path(record["path"]), datamodule.root)
         wav, _ = load(record["path"], sample_rate=sr)  # [1, N]
         with torch.no_grad():
             x = representation.encode(wav[None])  # [1, C, T]
@@ -65,16 +108,14 @@ def run(cfg: DictConfig) -> None:
         label = record.get("caption") or name
         images += [x[0], x_dec[0]]
         titles += [f"{label}\noriginal", "decoded"]
-    with open(out / "decoded" / "metadata.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     sheet = save_spectrogram_sheet(
         out / "spectrograms.png", images, titles, frame_rate=representation.frame_rate, ncols=4
     )
     result = evaluate_paired(out / "decoded", out / "reference", sample_rate=sr)
     report = write_json(result, out / "evaluate.json")
     table = format_table(result)
-    table.title = f"round trip through {type(representation).__name__}"
+    table.title = f"round trip through {type(representation).__name__}: decoded vs original"
     console.print(table)
+    if cfg.pitch:  # do the decoded clips keep their labelled pitch? the originals are the floor
+        console.print(_pitch_table(out, rows, sr))
     console.print(f"clips: {out / 'decoded'}  sheet: {sheet}  scores: {report}")

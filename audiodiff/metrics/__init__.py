@@ -6,7 +6,12 @@ from audiodiff.metrics.evaluate import (
     format_table,
     write_json,
 )
-from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor
+from audiodiff.metrics.frechet import (
+    clip_features,
+    frechet_distance,
+    frechet_floor,
+    standardize,
+)
 from audiodiff.metrics.paired import (
     log_spectral_distance,
     multi_resolution_stft_distance,
@@ -26,6 +31,7 @@ __all__ = [
     "format_table",
     "frechet_distance",
     "frechet_floor",
+    "standardize",
     "log_spectral_distance",
     "midi_to_hz",
     "multi_resolution_stft_distance",

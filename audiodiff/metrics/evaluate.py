@@ -25,7 +25,12 @@ from rich.table import Table
 
 from audiodiff.audio.io import find_audio, load
 from audiodiff.errors import AudioDiffError, ConfigError
-from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor
+from audiodiff.metrics.frechet import (
+    clip_features,
+    frechet_distance,
+    frechet_floor,
+    standardize,
+)
 from audiodiff.metrics.paired import (
     log_spectral_distance,
     multi_resolution_stft_distance,
@@ -180,6 +185,8 @@ def evaluate_unpaired(
                     _skip(skipped, which, rel, e)
                 bar.advance(task)
     gen, ref = (np.stack(f) if f else np.zeros((0, 0)) for f in feats.values())  # [n, D]
+    if len(ref) >= 2:
+        gen, ref = standardize(gen, ref) if len(gen) else gen, standardize(ref, ref)
     fd = frechet_distance(gen, ref) if len(gen) >= 2 and len(ref) >= 2 else None
     floor = frechet_floor(ref) if len(ref) >= 4 else None
     if fd is None:
@@ -203,7 +210,10 @@ def evaluate_unpaired(
             "skipped": skipped,
             "fd": fd,
             "fd_floor": floor,
-            "features": "20 MFCC + 7 spectral contrast, mean and std over frames, at 16 kHz",
+            "features": (
+                "20 MFCC + 7 spectral contrast, mean and std over frames, at 16 kHz;"
+                " each divided by its std over the reference set"
+            ),
             "pitch": _pitch_summary(pitch_rows) if pitch else None,
             "notes": notes,
         }

@@ -8,7 +8,10 @@ numbers do not depend on the file's rate, with a 1024-sample (64 ms) Hann STFT a
   [40:47] mean over frames of 7 spectral-contrast values (6 octave bands from 100 Hz + rest)
   [47:54] standard deviation over frames of the same spectral contrast
 The distance is the Fréchet distance between Gaussians fitted to two sets of such vectors
-(Heusel et al. 2017, as in FID/FAD). It is biased upward for small sets (it shrinks as the sets
+(Heusel et al. 2017, as in FID/FAD). ``evaluate`` first divides every feature by its standard
+deviation over the reference set (``standardize``), so each of the 54 features counts on the
+same scale instead of MFCC 0 (loudness, in dB) dominating; FD is then in units of reference
+variance. It is biased upward for small sets (it shrinks as the sets
 grow), so only compare numbers computed on sets of similar size, e.g. against
 ``frechet_floor`` of a reference set of the size of the generated set.
 """
@@ -90,6 +93,16 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray, eps: float = 1e-6
     if not np.isfinite(fd):
         raise ValueError("Fréchet distance is not finite (non-finite features?)")
     return max(float(fd), 0.0)
+
+
+def standardize(feats: np.ndarray, feats_ref: np.ndarray) -> np.ndarray:
+    """Divide each feature by its standard deviation over the reference set.
+
+    feats: [n, D], feats_ref: [m, D] -> [n, D]. Features constant over the reference keep
+    their scale (divided by 1).
+    """
+    sd = np.asarray(feats_ref, dtype=np.float64).std(axis=0)  # [D]
+    return np.asarray(feats, dtype=np.float64) / np.where(sd > 1e-12, sd, 1.0)
 
 
 def frechet_floor(feats_ref: np.ndarray) -> float:

@@ -8,6 +8,7 @@ from audiodiff.metrics.frechet import (
     clip_features,
     frechet_distance,
     frechet_floor,
+    standardize,
 )
 
 SR = 16000
@@ -104,3 +105,15 @@ def test_fd_rejects_bad_shapes():
         frechet_distance(np.zeros((1, 4)), np.zeros((5, 4)))
     with pytest.raises(ValueError):
         frechet_distance(np.zeros((5, 4)), np.zeros((5, 3)))
+
+
+def test_standardize_puts_features_on_one_scale():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(50, 3)), rng.normal(0.5, 1.0, size=(50, 3))
+    scaled_a, scaled_b = a * [1000.0, 1.0, 1.0], b * [1000.0, 1.0, 1.0]
+    # raw FD is dominated by the scaled feature; standardised FD does not care about units
+    assert frechet_distance(scaled_a, scaled_b) > 100 * frechet_distance(a, b)
+    fd_std = frechet_distance(standardize(scaled_a, scaled_b), standardize(scaled_b, scaled_b))
+    fd_ref = frechet_distance(standardize(a, b), standardize(b, b))
+    assert fd_std == pytest.approx(fd_ref, rel=1e-9)
+    assert np.allclose(standardize(b, b).std(axis=0), 1.0)
