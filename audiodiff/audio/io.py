@@ -6,8 +6,6 @@ the CPU torch build.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from audiodiff.errors import (
     OutputExistsError,
     UnsupportedFormatError,
 )
+from audiodiff.fileio import atomic_path
 
 # extension -> (soundfile format, default subtype used by ``save``)
 FORMATS: dict[str, tuple[str, str | None]] = {
@@ -121,15 +120,8 @@ def save(
     if not np.isfinite(data).all():
         raise NonFiniteAudioError(path)
     fmt, default_subtype = FORMATS[path.suffix.lower()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, data.T, sr, format=fmt, subtype=subtype or default_subtype)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from rich.table import Table
 from audiodiff.audio.io import load, save
 from audiodiff.cli.output import prepare_output_dir
 from audiodiff.errors import ConfigError
+from audiodiff.fileio import write_text
 from audiodiff.metrics.evaluate import (
     evaluate_paired,
     evaluate_unpaired,
@@ -55,10 +57,11 @@ def _flat_name(path: Path, root: Path) -> str:
 
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
 
 
 def _pitch_table(out: Path, rows: list[dict[str, str]], sr: int) -> Table:
@@ -113,8 +116,9 @@ def run(cfg: DictConfig) -> None:
     )
     result = evaluate_paired(out / "decoded", out / "reference", sample_rate=sr)
     report = write_json(result, out / "evaluate.json")
+    console.print(f"round trip through {type(representation).__name__} ({len(picked)} clips)")
     table = format_table(result)
-    table.title = f"round trip through {type(representation).__name__}: decoded vs original"
+    table.title = "decoded vs original (paired)"
     console.print(table)
     if cfg.pitch:  # do the decoded clips keep their labelled pitch? the originals are the floor
         console.print(_pitch_table(out, rows, sr))

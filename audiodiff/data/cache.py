@@ -8,12 +8,12 @@ file or the representation makes a new key, and stale entries are simply never r
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+
+from audiodiff.fileio import atomic_path
 
 
 class FeatureCache:
@@ -46,15 +46,8 @@ class FeatureCache:
                 entry.unlink(missing_ok=True)
         self.misses += 1
         value = compute()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp.", suffix=".pt")
-        os.close(fd)
-        try:
+        with atomic_path(entry) as tmp:
             torch.save(value.detach().cpu().clone(), tmp)
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return value
 
 

@@ -14,9 +14,7 @@ import csv
 import dataclasses
 import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from rich.progress import Progress
 from audiodiff.audio.io import save
 from audiodiff.data.instruments import INSTRUMENTS
 from audiodiff.errors import ConfigError
+from audiodiff.fileio import write_text
 
 # Bump when the generators change so that old folders are not silently reused.
 SYNTH_VERSION = 1
@@ -118,17 +117,6 @@ def make_clip(spec: SynthSpec, index: int) -> tuple[np.ndarray, dict[str, Any]]:
     return wav, meta
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _is_built(out_dir: Path, spec: SynthSpec, overwrite: bool) -> bool:
     """True when out_dir holds a complete build of spec; raises ConfigError on a mismatch."""
     csv_path, json_path = out_dir / "metadata.csv", out_dir / "synth.json"
@@ -190,10 +178,10 @@ def build_synth(
                 [rel, meta["instrument"], pitch, meta["velocity"], meta["caption"], duration]
             )
             bar.advance(task)
-    _atomic_write(out_dir / "synth.json", json.dumps(spec.to_json(), indent=2) + "\n")
+    write_text(out_dir / "synth.json", json.dumps(spec.to_json(), indent=2) + "\n")
     buf = io.StringIO()
     csv.writer(buf).writerows([COLUMNS, *rows])
-    _atomic_write(out_dir / "metadata.csv", buf.getvalue())
+    write_text(out_dir / "metadata.csv", buf.getvalue())
     return out_dir
 
 

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from audiodiff.audio.io import find_audio, load
 from audiodiff.errors import AudioDiffError, ConfigError
+from audiodiff.fileio import write_text
 from audiodiff.metrics.frechet import (
     clip_features,
     frechet_distance,
@@ -355,9 +356,4 @@ def format_table(result: dict) -> Table:
 
 def write_json(result: dict, path: str | Path) -> Path:
     """Write a result dict as indented JSON (parent folders created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(_jsonable(result), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
-    return path
+    return write_text(path, json.dumps(_jsonable(result), indent=2, allow_nan=False) + "\n")

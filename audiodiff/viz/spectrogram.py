@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from audiodiff.fileio import atomic_path
 
 
 def save_spectrogram_sheet(
@@ -69,14 +69,9 @@ def save_spectrogram_sheet(
         if i // ncols == nrows - 1:
             ax.set_xlabel("seconds" if frame_rate else "frame", fontsize=7)
     fig.colorbar(im, ax=axes, shrink=0.6, label="normalised log-magnitude")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sheet.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return Path(path)
