@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     except (AudioDiffError, HydraException, OmegaConfBaseException) as e:
         print(f"audiodiff: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except OSError as e:  # permissions, a full disk, a path that is a folder, ...
+        name = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"audiodiff: error: {name}{e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("audiodiff: interrupted", file=sys.stderr)
         return 130

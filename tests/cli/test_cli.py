@@ -97,3 +97,10 @@ def test_console_entry_point_exit_code(args):
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("audiodiff: error:") and "Traceback" not in proc.stderr
+
+
+def test_os_errors_are_one_line(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run_cli(capsys, "data", "synth", f"out={blocker}/synth", "n=2")
+    assert_one_line_error(code, err, str(blocker))
