@@ -29,7 +29,8 @@ def griffin_lim(
     """
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    phase = torch.rand(magnitude.shape, generator=generator, device="cpu").to(magnitude.device)
+    # one random phase shared by every item, so an item's result does not depend on its batch
+    phase = torch.rand(magnitude.shape[1:], generator=generator).to(magnitude.device)
     t = magnitude * torch.exp(2j * torch.pi * phase)
     prev = torch.zeros_like(t)
     for _ in range(n_iter):

@@ -20,6 +20,9 @@ def compose(config_name: str, overrides: list[str] | None = None) -> DictConfig:
     """Compose ``conf/<config_name>.yaml`` with command-line style overrides."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+    from hydra.core.utils import setup_globals
+
+    setup_globals()  # registers the ${now:...} resolver used by run folders
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()

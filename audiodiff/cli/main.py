@@ -18,6 +18,8 @@ from audiodiff.errors import AudioDiffError, ConfigError
 COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("data", "synth"): ("audiodiff.cli.synth", "synth", "build the built-in synthetic dataset"),
     ("evaluate",): ("audiodiff.cli.evaluate", "evaluate", "score generated or restored audio"),
+    ("train",): ("audiodiff.cli.train", "train", "train a diffusion model (Lightning + Hydra)"),
+    ("generate",): ("audiodiff.cli.generate", "generate", "generate clips from a trained model"),
     ("roundtrip",): (
         "audiodiff.cli.roundtrip",
         "roundtrip",
@@ -48,7 +50,7 @@ def _help(words: tuple[str, ...], config_name: str, text: str) -> str:
     lines = [f"audiodiff {' '.join(words)} [key=value ...]: {text}", ""]
     lines += [f"options and defaults (conf/{config_name}.yaml):", ""]
     lines.append((conf / f"{config_name}.yaml").read_text().rstrip())
-    groups = sorted(d for d in conf.iterdir() if d.is_dir())
+    groups = sorted(d for d in conf.iterdir() if d.is_dir() and any(d.glob("*.yaml")))
     lines += ["", "config groups (group=option):"]
     for group in groups:
         options = ", ".join(sorted(p.stem for p in group.glob("*.yaml")))
@@ -100,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             print(_help(words, config_name, text))
             return 0
         module = importlib.import_module(module_name)
+        open_keys = getattr(module, "OPEN_KEYS", ())
+        rest = [f"+{a}" if a.split(".", 1)[0] in open_keys and "=" in a else a for a in rest]
         cfg = _compose(config_name, rest)
         if hasattr(module, "Options"):
             _check_types(cfg, module.Options)

@@ -1,0 +1,31 @@
+"""Build the model's parts from a resolved config; shared by training and loading, so a
+checkpoint rebuilds exactly the network it was trained with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hydra.utils import instantiate
+
+from audiodiff.audio.representation import Representation
+from audiodiff.data.vocab import LabelVocab
+from audiodiff.diffusion.precond import Denoiser
+from audiodiff.errors import ConfigError
+
+
+def build_representation(config: Mapping[str, Any]) -> Representation:
+    representation = instantiate(config["representation"])
+    if not isinstance(representation, Representation):
+        raise ConfigError(f"representation config built a {type(representation).__name__}")
+    return representation
+
+
+def build_denoiser(
+    config: Mapping[str, Any], representation: Representation, vocab: LabelVocab
+) -> Denoiser:
+    """The (untrained) denoiser: ``model`` partial + channels + label sizes, preconditioned."""
+    make_net = instantiate(config["model"])
+    label_sizes = {label: vocab.size(label) for label in vocab.labels}
+    net = make_net(in_channels=representation.channels, label_sizes=label_sizes)
+    return Denoiser(net, sigma_data=float(config["diffusion"]["sigma_data"]))

@@ -1,0 +1,101 @@
+"""``audiodiff train [experiment=demo] [key=value ...]``: instantiate the parts, then fit."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+
+from audiodiff.build import build_denoiser, build_representation
+from audiodiff.errors import ConfigError
+
+RUN_DIR_ENV = "AUDIODIFF_RUN_DIR"
+
+
+def run(cfg: DictConfig) -> None:
+    # DDP relaunches this command once per extra process: they must share the run folder
+    inherited = os.environ.get(RUN_DIR_ENV) if "LOCAL_RANK" in os.environ else None
+    if cfg.resume:
+        _resume(cfg)
+    cfg.run_dir = inherited or str(cfg.run_dir)
+    os.environ[RUN_DIR_ENV] = cfg.run_dir
+    try:
+        _fit(cfg)
+    finally:
+        if not inherited:
+            os.environ.pop(RUN_DIR_ENV, None)
+
+
+def _differences(old: Any, new: Any, key: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(set(old) | set(new))
+        return [d for k in keys for d in _differences(old.get(k), new.get(k), f"{key}.{k}")]
+    return [] if old == new else [f"{key[1:]}: {old} in the run, {new} now"]
+
+
+def _resume(cfg: DictConfig) -> None:
+    """resume=RUN_DIR: continue that run in place from its last.ckpt, with the same model."""
+    run_dir = Path(cfg.resume)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if not last.is_file() or not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"{run_dir}: not a run folder (no checkpoints/last.ckpt or config.yaml)")
+    saved = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
+    cfg.run_dir, cfg.ckpt_path = str(run_dir), str(last)
+    now = OmegaConf.to_container(cfg, resolve=True)
+    for part in ("representation", "model", "diffusion"):
+        diff = _differences(saved.get(part), now.get(part), f".{part}")
+        if diff:
+            raise ConfigError(f"cannot resume with another {part}: {diff[0]}")
+
+
+def _fit(cfg: DictConfig) -> None:
+    import lightning as L
+
+    from audiodiff.training.module import DiffusionModule
+
+    # the EMA copy is in eval mode on purpose
+    warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
+        raise ConfigError(f"{cfg.ckpt_path}: checkpoint to resume from not found")
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config["vocab"] = datamodule.vocab.to_dict()
+    representation = build_representation(config)
+    denoiser = build_denoiser(config, representation, datamodule.vocab)
+    optim = instantiate(cfg.optim)
+    module = DiffusionModule(
+        denoiser=denoiser,
+        representation=representation,
+        loss=instantiate(cfg.diffusion.loss),
+        optimizer=optim.optimizer,
+        scheduler=optim.get("scheduler"),
+        ema_decay=cfg.ema_decay,
+        val_sigmas=list(cfg.val_sigmas),
+        config=config,
+    )
+    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    loggers = [instantiate(c) for c in cfg.loggers.values() if c is not None]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    if trainer.is_global_zero:
+        run_dir = Path(cfg.run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(config))
+        params = sum(p.numel() for p in denoiser.parameters()) / 1e6
+        Console().print(
+            f"training {params:.2f}M parameters on {len(datamodule.train_set)} clips "
+            f"({len(datamodule.val_set or [])} for validation); run folder: {run_dir}"
+        )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    if trainer.is_global_zero:
+        Console().print(f"done: {trainer.global_step} steps; model: {cfg.run_dir}/model")

@@ -1,0 +1,63 @@
+"""Draw samples in representation space: noise -> solver -> x. Shared by training previews
+and the generation pipeline, so both sample exactly the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import torch
+from torch import Tensor
+
+from audiodiff.errors import ConfigError
+from audiodiff.sampling.guidance import classifier_free_guidance
+from audiodiff.sampling.schedules import SCHEDULES
+from audiodiff.sampling.solvers import SAMPLERS
+
+Denoiser = Callable[..., Tensor]
+
+
+def seeded_noise(shape: tuple[int, ...], seeds: list[int]) -> Tensor:
+    """Unit noise [B, ...] whose row i depends only on seeds[i] (batch-size independent)."""
+    rows = [torch.randn(shape[1:], generator=torch.Generator().manual_seed(s)) for s in seeds]
+    return torch.stack(rows)
+
+
+def sample(
+    denoiser: Denoiser,
+    shape: tuple[int, ...],
+    *,
+    cond: Mapping[str, Tensor] | None = None,
+    sampler: str = "dpmpp_2m",
+    steps: int = 20,
+    cfg_scale: float = 1.0,
+    schedule: str = "karras",
+    sigma_min: float = 0.002,
+    sigma_max: float = 80.0,
+    rho: float = 7.0,
+    noise: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    callback: Callable[[dict], None] | None = None,
+) -> Tensor:
+    """x: [B, C, T] sampled from ``denoiser`` (with classifier-free guidance when cond is set).
+
+    ``noise`` ([B, C, T], unit variance) is the starting point; without it, noise is drawn on
+    the CPU from ``generator``. Either way a seed gives the same result on every device.
+    """
+    if sampler not in SAMPLERS:
+        raise ConfigError(f"unknown sampler '{sampler}'; choose from {', '.join(SAMPLERS)}")
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"unknown schedule '{schedule}'; choose from {', '.join(SCHEDULES)}")
+    if steps < 1:
+        raise ConfigError(f"steps must be at least 1, got {steps}")
+    sigmas = SCHEDULES[schedule](steps, sigma_min=sigma_min, sigma_max=sigma_max, rho=rho)
+    sigmas = sigmas.to(device=device, dtype=torch.float32)
+    if noise is None:
+        noise = torch.randn(shape, generator=generator, dtype=torch.float32)
+    elif tuple(noise.shape) != tuple(shape):
+        raise ValueError(f"noise has shape {tuple(noise.shape)}, expected {tuple(shape)}")
+    x = noise.to(device) * sigmas[0]
+    guided = classifier_free_guidance(denoiser, cfg_scale) if cond else denoiser
+    cond = {k: v.to(device) for k, v in cond.items()} if cond else None
+    with torch.no_grad():
+        return SAMPLERS[sampler](guided, x, sigmas, cond=cond, callback=callback)

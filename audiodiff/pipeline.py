@@ -1,0 +1,197 @@
+"""``audiodiff.load(path)``: a trained model ready to generate audio.
+
+pipe = audiodiff.load("outputs/demo/model")        # or a .ckpt, or a .safetensors file
+wav = pipe.generate(4, seconds=2, cond={"instrument": "bell", "pitch": 60}, seed=0)
+# wav: [4, 1, 32000] at pipe.sample_rate
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import Tensor
+
+from audiodiff.audio.representation import Representation
+from audiodiff.build import build_denoiser, build_representation
+from audiodiff.data.vocab import LabelVocab
+from audiodiff.diffusion.precond import Denoiser
+from audiodiff.errors import AudioDiffError, ConfigError
+from audiodiff.generation import sample, seeded_noise
+
+CondValue = str | int | None | Sequence[str | int | None]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Pipeline:
+    """EMA denoiser + representation + label vocabulary + default sampling settings."""
+
+    def __init__(
+        self,
+        denoiser: Denoiser,
+        representation: Representation,
+        vocab: LabelVocab,
+        config: Mapping[str, Any],
+        device: str | torch.device = "auto",
+    ) -> None:
+        self.device = resolve_device(device)
+        self.denoiser = denoiser.eval().requires_grad_(False).to(self.device)
+        self.representation = representation.to(self.device)
+        self.vocab = vocab
+        self.config = dict(config)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.representation.sample_rate
+
+    @property
+    def labels(self) -> dict[str, list[str]]:
+        """Valid values of each condition label (without the null value)."""
+        return {k: v[1:] for k, v in self.vocab.values.items()}
+
+    def encode_cond(self, cond: Mapping[str, CondValue] | None, n: int) -> dict[str, Tensor]:
+        """{label: value or list of n values} -> {label: LongTensor [n]} (missing = null id)."""
+        cond = dict(cond or {})
+        unknown = set(cond) - set(self.vocab.labels)
+        if unknown:
+            valid = ", ".join(self.vocab.labels) or "none (unconditional model)"
+            raise ConfigError(f"unknown condition '{sorted(unknown)[0]}'; valid labels: {valid}")
+        out = {}
+        for label in self.vocab.labels:
+            value = cond.get(label)
+            values = list(value) if isinstance(value, list | tuple) else [value] * n
+            if len(values) != n:
+                raise ConfigError(f"cond.{label} has {len(values)} values for n={n} clips")
+            ids = [self.vocab.encode(label, v) for v in values]
+            out[label] = torch.tensor(ids, dtype=torch.long)
+        return out
+
+    def generate(
+        self,
+        n: int = 1,
+        seconds: float = 2.0,
+        cond: Mapping[str, CondValue] | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        cfg_scale: float | None = None,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> Tensor:
+        """wav: [n, 1, round(seconds * sample_rate)]: ``sample`` then the decoder."""
+        x = self.sample(n, seconds, cond, sampler, steps, cfg_scale, seed, progress)
+        return self.decode(x)[..., : round(seconds * self.sample_rate)].float()
+
+    def sample(
+        self,
+        n: int = 1,
+        seconds: float = 2.0,
+        cond: Mapping[str, CondValue] | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        cfg_scale: float | None = None,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> Tensor:
+        """x: [n, C, T] in representation space. Clip i starts from noise seeded ``seed + i``,
+        so a clip does not depend on n or on the batch it was drawn in."""
+        if n < 1 or seconds <= 0:
+            raise ConfigError(f"need n >= 1 and seconds > 0, got n={n}, seconds={seconds}")
+        defaults = self.config.get("sampler", {})
+        diffusion = self.config["diffusion"]
+        frames = max(1, math.ceil(seconds * self.representation.frame_rate))
+        shape = (n, self.representation.channels, frames)
+        labels = self.encode_cond(cond, n) if self.vocab.labels else None
+        steps = steps or int(defaults.get("steps", 20))
+        bar, callback = _progress(progress, steps)
+        with bar:
+            x = sample(
+                self.denoiser,
+                shape,
+                cond=labels,
+                sampler=sampler or defaults.get("name", "dpmpp_2m"),
+                steps=steps,
+                cfg_scale=float(defaults.get("cfg_scale", 1.0) if cfg_scale is None else cfg_scale),
+                schedule=defaults.get("schedule", "karras"),
+                rho=float(defaults.get("rho", 7.0)),
+                sigma_min=float(diffusion["sigma_min"]),
+                sigma_max=float(diffusion["sigma_max"]),
+                noise=seeded_noise(shape, [seed + i for i in range(n)]),
+                device=self.device,
+                callback=callback,
+            )
+        return x
+
+    def decode(self, x: Tensor) -> Tensor:
+        """x: [B, C, T] -> wav: [B, 1, T * hop]"""
+        with torch.no_grad():
+            return self.representation.decode(x.to(self.device)).cpu()
+
+
+def _progress(enabled: bool, steps: int):
+    from rich.progress import Progress
+
+    bar = Progress(disable=not enabled, transient=True)
+    task = bar.add_task("sampling", total=steps)
+    return bar, (lambda info: bar.advance(task)) if enabled else None
+
+
+def _from_parts(config: dict, state: dict[str, Tensor], device: str | torch.device) -> Pipeline:
+    if "vocab" not in config or "model" not in config:
+        raise ConfigError("this file has no audiodiff model config (vocab/model missing)")
+    representation = build_representation(config)
+    vocab = LabelVocab(config["vocab"])
+    denoiser = build_denoiser(config, representation, vocab)
+    missing, unexpected = denoiser.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ConfigError(
+            f"weights do not match the config: {len(missing)} missing, {len(unexpected)} "
+            f"unexpected (e.g. {(missing + unexpected)[0]})"
+        )
+    return Pipeline(denoiser, representation, vocab, config, device)
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "auto") -> Pipeline:
+    """A Lightning checkpoint (``.ckpt``) written by ``audiodiff train``: its EMA weights."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # pickle, zip or torch errors: the file is not a checkpoint
+        raise ConfigError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+    meta = ckpt.get("audiodiff") if isinstance(ckpt, dict) else None
+    if not meta:
+        raise ConfigError(f"{path}: not an audiodiff checkpoint")
+    prefix = "ema.module."
+    state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    return _from_parts(meta["config"], state, device)
+
+
+def load_export(path: str | Path, device: str | torch.device = "auto") -> Pipeline:
+    """A ``model.safetensors`` + ``config.yaml`` pair (a folder or the .safetensors file)."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    weights = path if path.is_file() else folder / "model.safetensors"
+    for needed in (weights, folder / "config.yaml"):
+        if not needed.is_file():
+            raise ConfigError(f"{needed}: not found (expected model.safetensors + config.yaml)")
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    return _from_parts(config, load_file(str(weights)), device)
+
+
+def load(path: str | Path, device: str | torch.device = "auto") -> Pipeline:
+    """Load a trained model from a ``.ckpt``, a ``.safetensors`` file or an export folder."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioDiffError(f"{path}: no such checkpoint or model folder")
+    if path.is_dir() or path.suffix == ".safetensors":
+        return load_export(path, device)
+    return load_checkpoint(path, device)

@@ -1,0 +1,107 @@
+"""Callbacks: preview samples during training, and keep the weights-only export current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from audiodiff.audio.io import save
+from audiodiff.generation import sample
+from audiodiff.training.export import export
+from audiodiff.training.module import DiffusionModule
+from audiodiff.viz import save_spectrogram_sheet
+
+
+class SamplePreview(L.Callback):
+    """Every ``every_n_epochs`` validations, sample ``n`` clips with the EMA weights.
+
+    Labels come from the first validation batch, so previews show what the data shows.
+    Clips and a spectrogram sheet go to ``<run>/samples/epoch_XXXX/``; with a TensorBoard
+    logger they are also logged as audio and an image. Seeded: the same noise every time.
+    """
+
+    def __init__(
+        self,
+        every_n_epochs: int = 5,
+        n: int = 4,
+        seconds: float = 1.5,
+        sampler: str = "dpmpp_2m",
+        steps: int = 20,
+        cfg_scale: float = 2.0,
+        seed: int = 0,
+    ) -> None:
+        self.every_n_epochs = every_n_epochs
+        self.n = n
+        self.seconds = seconds
+        self.sampler = sampler
+        self.steps = steps
+        self.cfg_scale = cfg_scale
+        self.seed = seed
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, module: DiffusionModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero or self.every_n_epochs <= 0:
+            return
+        if (trainer.current_epoch + 1) % self.every_n_epochs:
+            return
+        rep = module.representation
+        cond = module.example_cond
+        n = self.n if cond is None else min(self.n, len(next(iter(cond.values()))))
+        cond = {k: v[:n] for k, v in cond.items()} if cond else None
+        diffusion = module.config.get("diffusion", {})
+        frames = max(1, round(self.seconds * rep.frame_rate))
+        x = sample(
+            module.ema.module,
+            (n, rep.channels, frames),
+            cond=cond,
+            sampler=self.sampler,
+            steps=self.steps,
+            cfg_scale=self.cfg_scale,
+            sigma_min=diffusion.get("sigma_min", 0.002),
+            sigma_max=diffusion.get("sigma_max", 80.0),
+            generator=torch.Generator().manual_seed(self.seed),
+            device=module.device,
+        )
+        wav = rep.decode(x).float().clamp(-1, 1).cpu()  # [n, 1, N]
+        out = Path(trainer.default_root_dir) / "samples" / f"epoch_{trainer.current_epoch:04d}"
+        vocab = module.config.get("vocab", {})
+        titles = []
+        for i in range(n):
+            parts = [vocab[k][int(v[i])] for k, v in (cond or {}).items() if k in vocab]
+            titles.append(" ".join(parts) or f"sample {i}")
+            save(out / f"{i:02d}.wav", wav[i], rep.sample_rate, overwrite=True)
+        sheet = save_spectrogram_sheet(
+            out / "spectrograms.png", x.float().cpu(), titles, frame_rate=rep.frame_rate
+        )
+        for logger in trainer.loggers:
+            writer = getattr(logger, "experiment", None)
+            if hasattr(writer, "add_audio"):
+                step = trainer.global_step
+                for i in range(n):
+                    writer.add_audio(f"samples/{i:02d}", wav[i, 0], step, rep.sample_rate)
+                import matplotlib.image
+
+                writer.add_image(
+                    "samples/spectrograms",
+                    matplotlib.image.imread(str(sheet)),
+                    step,
+                    dataformats="HWC",
+                )
+
+
+class ExportWeights(L.Callback):
+    """Keep ``model.safetensors`` + ``config.yaml`` (EMA weights) current in ``out_dir``."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = out_dir
+
+    def _export(self, trainer: L.Trainer, module: DiffusionModule) -> None:
+        if trainer.is_global_zero and not trainer.sanity_checking:
+            export(module.ema.module, module.config, self.out_dir)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, module: DiffusionModule) -> None:
+        self._export(trainer, module)
+
+    def on_train_end(self, trainer: L.Trainer, module: DiffusionModule) -> None:
+        self._export(trainer, module)

@@ -1,0 +1,92 @@
+"""``DiffusionModule``: wires representation, denoiser, loss, optimizer and EMA together.
+
+No diffusion math lives here (style habit 4): the loss, the preconditioning and the samplers
+are injected or imported. Checkpoints carry the resolved config, so they load without the
+run folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from audiodiff.audio.representation import Representation
+from audiodiff.diffusion.loss import EDMLoss
+from audiodiff.diffusion.precond import Denoiser
+from audiodiff.training.ema import EMA
+
+CHECKPOINT_KEY = "audiodiff"
+
+
+class DiffusionModule(L.LightningModule):
+    """Trains a preconditioned ``denoiser`` on ``representation.encode(wav)``.
+
+    ``self.ema.module`` is the averaged denoiser that validation, previews and export use.
+    """
+
+    def __init__(
+        self,
+        denoiser: Denoiser,
+        representation: Representation,
+        loss: EDMLoss,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+        ema_decay: float = 0.999,
+        val_sigmas: Sequence[float] = (0.05, 0.5, 5.0),
+        config: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.denoiser = denoiser
+        self.ema = EMA(self.denoiser, decay=ema_decay)
+        self.representation = representation
+        self.loss = loss
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.val_sigmas = tuple(float(s) for s in val_sigmas)
+        self.config = config or {}
+        self.example_cond: dict[str, Tensor] | None = None  # labels of a validation batch
+
+    def features(self, batch: dict) -> Tensor:
+        """The model's input x: [B, C, T], cached features or encoded on the fly."""
+        if "x" in batch:
+            return batch["x"].float()
+        with torch.no_grad():
+            return self.representation.encode(batch["wav"].float())
+
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+        x = self.features(batch)
+        loss = self.loss(self.denoiser, x, batch.get("cond"))
+        self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
+        return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.ema.update(self.denoiser)
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        x = self.features(batch)
+        cond = batch.get("cond")
+        if batch_idx == 0 and cond:
+            self.example_cond = {k: v.detach() for k, v in cond.items()}
+        generator = torch.Generator(device=x.device).manual_seed(batch_idx)
+        losses = self.loss.at_sigmas(self.ema.module, x, cond, self.val_sigmas, generator)
+        for sigma, value in losses.items():
+            self.log(f"val/loss_sigma_{sigma:g}", value, batch_size=x.shape[0], sync_dist=True)
+        mean = torch.stack([torch.as_tensor(v) for v in losses.values()]).mean()
+        self.log("val/loss", mean, prog_bar=True, batch_size=x.shape[0], sync_dist=True)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.denoiser.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CHECKPOINT_KEY] = {"format": 1, "config": self.config}

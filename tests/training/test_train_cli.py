@@ -1,0 +1,159 @@
+"""End to end: `audiodiff train` (smoke experiment), resume, export, generate."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import audiodiff
+from audiodiff.cli.main import main
+
+
+def train(tmp: Path, *extra: str) -> int:
+    return main(
+        [
+            "train",
+            "experiment=smoke",
+            f"run_dir={tmp / 'run'}",
+            f"paths.data_dir={tmp / 'data'}",
+            *extra,
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("train")
+    assert train(tmp) == 0
+    return tmp / "run"
+
+
+def test_run_folder_has_checkpoint_export_samples_and_logs(run):
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "model" / "model.safetensors").is_file()
+    assert (run / "model" / "config.yaml").is_file()
+    assert list((run / "samples").glob("epoch_*/00.wav"))
+    assert list((run / "samples").glob("epoch_*/spectrograms.png"))
+    assert (run / "csv" / "metrics.csv").is_file()
+    assert list((run / "tensorboard").glob("events.*"))
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    config = ckpt["audiodiff"]["config"]
+    assert config["vocab"]["instrument"][0] == "<null>" and config["model"]["channels"] == 16
+    assert ckpt["global_step"] == 4 and int(ckpt["state_dict"]["ema.num_updates"]) == 4
+
+
+def test_resume_continues_step_count_and_ema(tmp_path, capsys):
+    assert train(tmp_path) == 0
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    before = torch.load(last, map_location="cpu", weights_only=False)
+    code = main(
+        [
+            "train",
+            "experiment=smoke",
+            f"resume={tmp_path / 'run'}",
+            f"paths.data_dir={tmp_path / 'data'}",
+            "trainer.max_steps=6",
+        ]
+    )
+    assert code == 0
+    after = torch.load(last, map_location="cpu", weights_only=False)
+    assert after["global_step"] == 6 and int(after["state_dict"]["ema.num_updates"]) == 6
+    # the EMA continued from the saved average: it moved, but only a little (decay ~0.999
+    # ramps from (1+t)/(10+t)), not restarted from the raw weights
+    key = next(k for k in before["state_dict"] if k.startswith("ema.module.net.") and "weight" in k)
+    assert not torch.equal(before["state_dict"][key], after["state_dict"][key])
+    assert after["optimizer_states"][0]["state"], "optimizer state restored and continued"
+
+
+def test_resume_refuses_a_different_model(run, capsys):
+    code = main(["train", "experiment=smoke", f"resume={run}", "model.channels=32"])
+    err = capsys.readouterr().err
+    assert code == 2 and "model.channels" in err and "16" in err
+
+
+def test_generate_from_export_equals_generate_from_checkpoint(run):
+    from_ckpt = audiodiff.load(str(run / "checkpoints" / "last.ckpt"), device="cpu")
+    from_export = audiodiff.load(str(run / "model"), device="cpu")
+    kwargs = dict(n=2, seconds=0.6, cond={"instrument": "bell", "pitch": 60}, steps=3, seed=7)
+    a, b = from_ckpt.generate(**kwargs), from_export.generate(**kwargs)
+    assert a.shape == (2, 1, round(0.6 * from_ckpt.sample_rate))
+    assert torch.equal(a, b)
+    # clip i depends on seed + i only, not on n or its place in the batch
+    pair = from_export.sample(**kwargs)
+    single = from_export.sample(**{**kwargs, "n": 1, "seed": 8})
+    assert torch.allclose(single[0], pair[1], atol=1e-4)
+    assert not torch.allclose(pair[0], pair[1], atol=1e-2)
+
+
+def test_generate_cli(run, tmp_path, capsys):
+    out = tmp_path / "gen"
+    args = [
+        "generate",
+        f"ckpt={run / 'model'}",
+        "n=2",
+        "seconds=2.5",
+        "steps=2",
+        "cond.instrument=organ",
+        "cond.pitch=60",
+        f"out={out}",
+        "device=cpu",
+    ]
+    assert main(args) == 0
+    assert len(list(out.glob("*.wav"))) == 2
+    assert (out / "spectrograms.png").is_file()
+    request = json.loads((out / "generate.json").read_text())
+    assert request["steps"] == 2 and request["clips"] == 2 and request["seconds"] == 2.5
+    meta = (out / "metadata.csv").read_text().splitlines()
+    assert meta[0] == "path,instrument,pitch,seed" and meta[1].endswith(",organ,60,0")
+    capsys.readouterr()
+    assert main(args) == 2  # the output folder exists now
+    assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ("cond.instrument=tuba", "valid values: bell"),
+        ("cond.colour=red", "valid labels: instrument, pitch"),
+        ("cond.pitch=99", "valid values: "),
+    ],
+)
+def test_generate_bad_labels(run, tmp_path, capsys, override, fragment):
+    code = main(["generate", f"ckpt={run / 'model'}", override, f"out={tmp_path / 'g'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err and err.count("\n") == 1
+    assert not (tmp_path / "g").exists()
+
+
+def test_generate_missing_checkpoint(tmp_path, capsys):
+    code = main(["generate", f"ckpt={tmp_path / 'nope.ckpt'}", f"out={tmp_path / 'g'}"])
+    assert code == 2 and "nope.ckpt" in capsys.readouterr().err
+
+
+def test_ddp_two_cpu_processes(tmp_path):
+    """Lightning's DDP strategy with 2 CPU processes over gloo trains and saves."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "audiodiff",
+        "train",
+        "experiment=smoke",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.precision=32-true",
+        "trainer.max_steps=2",
+        f"run_dir={tmp_path / 'run'}",
+        f"paths.data_dir={tmp_path / 'data'}",
+        "callbacks.preview=null",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = torch.load(
+        tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
+    assert ckpt["global_step"] == 2
+    assert "world_size=2" in proc.stdout + proc.stderr or "2 processes" in proc.stdout + proc.stderr
