@@ -1,0 +1,134 @@
+"""The 1-D U-Net of the diffusion model; it sees a noise-level feature, never sigma itself.
+
+Layout of DDPM / ADM (Ho et al. 2020; Dhariwal & Nichol 2021) with convolutions over time:
+``num_res_blocks`` residual blocks per level on the way down, ``num_res_blocks + 1`` on the way
+up, each reading the concatenated skip of its mirror, and a res-attn-res bottleneck.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from audiodiff.nn.blocks import (
+    AttentionBlock,
+    Downsample,
+    EmbedSequential,
+    ResBlock,
+    Upsample,
+    group_norm,
+    zero_,
+)
+from audiodiff.nn.embedding import LabelEmbedding, NoiseEmbedding
+
+
+class UNet1d(nn.Module):
+    """Maps ``x [B, C, T]``, a noise-level feature [B] and label ids to ``[B, C_out, T]``.
+
+    The noise level is whatever the caller's preconditioning feeds it (EDM's c_noise =
+    ln(sigma) / 4). ``label_sizes`` maps each label name to its number of ids including the
+    null id 0; a label left out of ``cond`` is id 0. The output convolution starts at zero,
+    so an untrained net returns exactly 0.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int | None = None,
+        channels: int = 64,
+        channel_mults: Sequence[int] = (1, 2, 4),
+        num_res_blocks: int = 2,
+        attention_levels: Sequence[int] = (2,),
+        num_heads: int = 4,
+        emb_dim: int | None = None,
+        label_sizes: Mapping[str, int] | None = None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        mults = tuple(int(m) for m in channel_mults)
+        attn = {int(level) for level in attention_levels}
+        if in_channels < 1 or channels < 1 or not mults or min(mults) < 1:
+            raise ValueError("in_channels, channels and every channel_mult must be >= 1")
+        if num_res_blocks < 1:
+            raise ValueError(f"num_res_blocks must be >= 1, got {num_res_blocks}")
+        if not attn <= set(range(len(mults))):
+            raise ValueError(
+                f"attention_levels {sorted(attn)} must be level indices in [0, {len(mults) - 1}]"
+            )
+        self.in_channels = in_channels
+        self.out_channels = in_channels if out_channels is None else out_channels
+        self.downsample_factor = 2 ** (len(mults) - 1)
+        emb_dim = 4 * channels if emb_dim is None else emb_dim
+
+        self.noise_embedding = NoiseEmbedding(channels + channels % 2, emb_dim)
+        self.label_embedding = LabelEmbedding(label_sizes, emb_dim)
+        self.input_conv = nn.Conv1d(in_channels, channels, 3, padding=1)
+
+        def res(c_in: int, c_out: int) -> ResBlock:
+            return ResBlock(c_in, c_out, emb_dim, dropout)
+
+        def attention(c: int) -> list[nn.Module]:
+            return [AttentionBlock(c, num_heads)]
+
+        ch = channels
+        skips = [ch]
+        self.down = nn.ModuleList()
+        for level, mult in enumerate(mults):
+            for _ in range(num_res_blocks):
+                layers: list[nn.Module] = [res(ch, mult * channels)]
+                ch = mult * channels
+                layers += attention(ch) if level in attn else []
+                self.down.append(EmbedSequential(*layers))
+                skips.append(ch)
+            if level < len(mults) - 1:
+                self.down.append(EmbedSequential(Downsample(ch)))
+                skips.append(ch)
+
+        coarsest = len(mults) - 1
+        self.mid = EmbedSequential(
+            res(ch, ch), *(attention(ch) if coarsest in attn else []), res(ch, ch)
+        )
+
+        self.up = nn.ModuleList()
+        for level, mult in reversed(list(enumerate(mults))):
+            for i in range(num_res_blocks + 1):
+                layers = [res(ch + skips.pop(), mult * channels)]
+                ch = mult * channels
+                layers += attention(ch) if level in attn else []
+                if level > 0 and i == num_res_blocks:
+                    layers.append(Upsample(ch))
+                self.up.append(EmbedSequential(*layers))
+
+        self.out = nn.Sequential(
+            group_norm(ch), nn.SiLU(), zero_(nn.Conv1d(ch, self.out_channels, 3, padding=1))
+        )
+
+    def forward(
+        self, x: Tensor, noise_level: Tensor, cond: Mapping[str, Tensor] | None = None
+    ) -> Tensor:
+        # x: [B, C, T], noise_level: [B] or [], cond: {label: [B] ids} -> [B, C_out, T]
+        if x.ndim != 3 or x.shape[1] != self.in_channels:
+            raise ValueError(f"x must be [B, {self.in_channels}, T], got {list(x.shape)}")
+        b, _, t = x.shape
+        noise_level = torch.as_tensor(noise_level, device=x.device)
+        if noise_level.ndim == 0:
+            noise_level = noise_level.expand(b)
+        if noise_level.shape != (b,):
+            raise ValueError(
+                f"noise_level must be [{b}] or a scalar, got {list(noise_level.shape)}"
+            )
+        emb = self.noise_embedding(noise_level) + self.label_embedding(cond, b, x.device)
+
+        h = F.pad(x, (0, -t % self.downsample_factor))
+        h = self.input_conv(h)
+        skips = [h]
+        for block in self.down:
+            h = block(h, emb)
+            skips.append(h)
+        h = self.mid(h, emb)
+        for block in self.up:
+            h = block(torch.cat([h, skips.pop()], dim=1), emb)
+        return self.out(h)[..., :t]
