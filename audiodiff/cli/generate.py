@@ -8,12 +8,13 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from audiodiff.audio.io import save
+from audiodiff.cli.config import config_dir
 from audiodiff.cli.output import prepare_output_dir
 from audiodiff.errors import ConfigError
 from audiodiff.fileio import write_text
@@ -34,11 +35,23 @@ class Options:
     seed: int
     steps: int
     cfg_scale: float
-    prompts: Optional[str]  # noqa: UP007 (OmegaConf needs Optional)
+    prompts: str | None
     device: str
 
 
-def read_prompts(path: str, default_n: int) -> list[tuple[dict[str, Any], int]]:
+def find_prompts(name: str) -> Path:
+    """A CSV path, or the name of one shipped in conf/prompt_files/ (e.g. ``synth_grid``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = config_dir() / "prompt_files" / f"{name}.csv"
+    if shipped.is_file():
+        return shipped
+    choices = ", ".join(sorted(p.stem for p in (config_dir() / "prompt_files").glob("*.csv")))
+    raise ConfigError(f"{name}: prompts file not found (shipped prompts: {choices})")
+
+
+def read_prompts(path: Path, default_n: int) -> list[tuple[dict[str, Any], int]]:
     """Rows of a prompts CSV -> (cond, n); empty cells mean the null label."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -61,7 +74,7 @@ def run(cfg: DictConfig) -> None:
     console = Console()
     pipe = load(cfg.ckpt, device=cfg.device)
     cond = OmegaConf.to_container(cfg.cond, resolve=True)
-    prompts = read_prompts(cfg.prompts, cfg.n) if cfg.prompts else [(cond, cfg.n)]
+    prompts = read_prompts(find_prompts(cfg.prompts), cfg.n) if cfg.prompts else [(cond, cfg.n)]
     for c, _ in prompts:  # validate every label before any work or output
         pipe.encode_cond(c, 1)
     out = prepare_output_dir(cfg.out, cfg.overwrite)

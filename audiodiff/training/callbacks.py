@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import lightning as L
@@ -74,6 +75,15 @@ class SamplePreview(L.Callback):
         sheet = save_spectrogram_sheet(
             out / "spectrograms.png", x.float().cpu(), titles, frame_rate=rep.frame_rate
         )
+        index = out.parent / "samples.csv"  # one row per preview clip, for the CSV-minded
+        new = not index.exists()
+        with index.open("a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["epoch", "step", "path", "labels"])
+            for i, title in enumerate(titles):
+                path = (out / f"{i:02d}.wav").relative_to(out.parent)
+                writer.writerow([trainer.current_epoch, trainer.global_step, path, title])
         for logger in trainer.loggers:
             writer = getattr(logger, "experiment", None)
             if hasattr(writer, "add_audio"):

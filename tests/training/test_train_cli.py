@@ -37,6 +37,8 @@ def test_run_folder_has_checkpoint_export_samples_and_logs(run):
     assert (run / "model" / "config.yaml").is_file()
     assert list((run / "samples").glob("epoch_*/00.wav"))
     assert list((run / "samples").glob("epoch_*/spectrograms.png"))
+    index = (run / "samples" / "samples.csv").read_text().splitlines()
+    assert index[0] == "epoch,step,path,labels" and len(index) == 1 + 2 * 2  # 2 previews x 2
     assert (run / "csv" / "metrics.csv").is_file()
     assert list((run / "tensorboard").glob("events.*"))
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
@@ -157,3 +159,35 @@ def test_ddp_two_cpu_processes(tmp_path):
     )
     assert ckpt["global_step"] == 2
     assert "world_size=2" in proc.stdout + proc.stderr or "2 processes" in proc.stdout + proc.stderr
+
+
+def test_generate_from_prompts(run, tmp_path):
+    prompts = tmp_path / "p.csv"
+    prompts.write_text("instrument,pitch,n\nbell,60,2\nkick,,1\n")
+    out = tmp_path / "gen"
+    args = [
+        "generate",
+        f"ckpt={run / 'model'}",
+        f"prompts={prompts}",
+        "seconds=0.5",
+        "steps=2",
+        f"out={out}",
+        "device=cpu",
+    ]
+    assert main(args) == 0
+    rows = (out / "metadata.csv").read_text().splitlines()
+    assert rows[1:] == [
+        "0000_bell_60.wav,bell,60,0",
+        "0001_bell_60.wav,bell,60,1",
+        "0002_kick.wav,kick,,2",
+    ]
+
+
+def test_shipped_prompts_are_valid_for_the_synth_vocabulary():
+    from audiodiff.cli.generate import find_prompts, read_prompts
+    from audiodiff.data.synth import INSTRUMENTS
+
+    rows = read_prompts(find_prompts("synth_grid"), 1)
+    assert {c["instrument"] for c, _ in rows} == set(INSTRUMENTS)
+    pitched = [c for c, _ in rows if INSTRUMENTS[c["instrument"]].pitched]
+    assert all(48 <= int(c["pitch"]) <= 72 for c in pitched)
