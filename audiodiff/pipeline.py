@@ -137,9 +137,11 @@ class Pipeline:
 
 
 def _progress(enabled: bool, steps: int):
+    from rich.console import Console
     from rich.progress import Progress
 
-    bar = Progress(disable=not enabled, transient=True)
+    enabled = enabled and Console(stderr=True).is_terminal  # no blank lines in logs
+    bar = Progress(disable=not enabled, transient=True, console=Console(stderr=True))
     task = bar.add_task("sampling", total=steps)
     return bar, (lambda info: bar.advance(task)) if enabled else None
 
