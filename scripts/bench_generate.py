@@ -12,18 +12,14 @@ the weights. Median of repeats after one warm-up run; Griffin-Lim (16 iterations
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
+from benchlib import machine, report
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
-from rich.console import Console
-from rich.table import Table
 
 from audiodiff.audio.mel import MelRepresentation
 from audiodiff.cli.config import config_dir
@@ -93,35 +89,30 @@ def main() -> None:
                     }
                 )
     result = {
-        "device": torch.cuda.get_device_name() if args.device == "cuda" else platform.machine(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        **machine(args.device),
         "batch": args.batch,
         "audio_seconds": args.seconds,
         "cfg_scale": args.cfg_scale,
         "precision": args.precision,
         "rows": rows,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    table = Table(
-        title=f"generation of {args.batch} x {args.seconds:g} s, CFG on, "
-        f"{result['device']}, {args.precision}"
+    title = (
+        f"generation of {args.batch} x {args.seconds:g} s, CFG on, {result['device']}, "
+        f"{args.precision}"
     )
-    for col in ("model", "sampler", "steps", "NFE", "wall (s)", "x real time"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(
+    table = [
+        [
             r["size"],
             r["sampler"],
             str(r["steps"]),
             str(r["nfe"]),
             f"{r['seconds']:.2f}",
             f"{r['rtf']:.1f}",
-        )
-    Console().print(table)
-    Console().print(f"written: {out}")
+        ]
+        for r in rows
+    ]
+    columns = ["model", "sampler", "steps", "NFE", "wall (s)", "x real time"]
+    report(result, args.out, title, columns, table)
 
 
 if __name__ == "__main__":

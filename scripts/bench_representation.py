@@ -10,15 +10,12 @@ warm-up). Quality compares the decoded audio with the original clip.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
+from benchlib import machine, report
 from rich.console import Console
-from rich.table import Table
 
 from audiodiff.audio.io import load
 from audiodiff.audio.mel import MelRepresentation
@@ -75,33 +72,25 @@ def main() -> None:
             }
         )
     result = {
-        "machine": platform.machine(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        **machine(),
         "clips": batch.shape[0],
         "audio_seconds": seconds,
         "encode_x_realtime": seconds / t_enc,
         "griffin_lim": rows,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-
-    table = Table(title=f"mel + Griffin-Lim on {batch.shape[0]} held-out synth clips")
-    for col in ["GL iters", "decode x RT", "SC", "LSD", "MR-STFT"]:
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(
+    Console().print(f"mel encode: {result['encode_x_realtime']:.0f}x real time")
+    table = [
+        [
             str(r["griffin_lim_iters"]),
             f"{r['decode_x_realtime']:.1f}",
             f"{r['spectral_convergence']:.3f}",
             f"{r['lsd']:.3f}",
             f"{r['mr_stft']:.3f}",
-        )
-    console = Console()
-    console.print(f"mel encode: {result['encode_x_realtime']:.0f}x real time")
-    console.print(table)
-    console.print(f"written: {out}")
+        ]
+        for r in rows
+    ]
+    title = f"mel + Griffin-Lim on {batch.shape[0]} held-out synth clips"
+    report(result, args.out, title, ["GL iters", "decode x RT", "SC", "LSD", "MR-STFT"], table)
 
 
 if __name__ == "__main__":

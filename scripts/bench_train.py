@@ -11,17 +11,13 @@ Median of repeats after warm-up steps; the EDM loss, AdamW and the real configs 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
+from benchlib import machine, report
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
-from rich.console import Console
-from rich.table import Table
 
 from audiodiff.cli.config import config_dir
 from audiodiff.diffusion.loss import EDMLoss
@@ -79,29 +75,21 @@ def main() -> None:
     args = parser.parse_args()
     rows = [bench(size, args) for size in args.sizes.split(",")]
     result = {
-        "device": torch.cuda.get_device_name() if args.device == "cuda" else platform.machine(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        **machine(args.device),
         "batch": args.batch,
         "frames": args.frames,
         "precision": args.precision,
         "rows": rows,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    table = Table(
-        title=f"training step, batch {args.batch} x {args.frames} frames, "
-        f"{result['device']}, {args.precision}"
+    title = (
+        f"training step, batch {args.batch} x {args.frames} frames, {result['device']}, "
+        f"{args.precision}"
     )
-    for col in ("model", "params (M)", "step (ms)", "frames/s"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(
-            r["size"], f"{r['params_m']:.2f}", f"{r['step_ms']:.0f}", f"{r['frames_per_s']:.0f}"
-        )
-    Console().print(table)
-    Console().print(f"written: {out}")
+    table = [
+        [r["size"], f"{r['params_m']:.2f}", f"{r['step_ms']:.0f}", f"{r['frames_per_s']:.0f}"]
+        for r in rows
+    ]
+    report(result, args.out, title, ["model", "params (M)", "step (ms)", "frames/s"], table)
 
 
 if __name__ == "__main__":

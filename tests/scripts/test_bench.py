@@ -1,0 +1,61 @@
+"""The benchmark scripts run and write well-formed JSON (tiny settings; no timing asserted)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+def run(script: str, *args: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / script), *args], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_bench_train(tmp_path):
+    out = tmp_path / "train.json"
+    run(
+        "bench_train.py",
+        "--sizes",
+        "tiny",
+        "--batch",
+        "2",
+        "--frames",
+        "16",
+        "--warmup",
+        "0",
+        "--repeats",
+        "1",
+        "--out",
+        str(out),
+    )
+    result = json.loads(out.read_text())
+    (row,) = result["rows"]
+    assert row["size"] == "tiny" and 1 < row["params_m"] < 3 and row["frames_per_s"] > 0
+
+
+@pytest.mark.parametrize("sampler, nfe", [("euler", 2), ("heun", 3), ("dpmpp_2m", 2)])
+def test_bench_generate(tmp_path, sampler, nfe):
+    out = tmp_path / "gen.json"
+    run(
+        "bench_generate.py",
+        "--sizes",
+        "tiny",
+        "--samplers",
+        sampler,
+        "--steps",
+        "2",
+        "--seconds",
+        "0.5",
+        "--repeats",
+        "1",
+        "--out",
+        str(out),
+    )
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["sampler"] == sampler and row["nfe"] == nfe and row["rtf"] > 0
