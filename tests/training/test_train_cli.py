@@ -191,3 +191,15 @@ def test_shipped_prompts_are_valid_for_the_synth_vocabulary():
     assert {c["instrument"] for c, _ in rows} == set(INSTRUMENTS)
     pitched = [c for c, _ in rows if INSTRUMENTS[c["instrument"]].pitched]
     assert all(48 <= int(c["pitch"]) <= 72 for c in pitched)
+
+
+def test_bf16_mixed_precision_trains(tmp_path):
+    """precision comes from the config; bf16 autocast also runs on the CPU."""
+    assert train(tmp_path, "trainer.precision=bf16-mixed", "callbacks.preview=null") == 0
+    ckpt = torch.load(
+        tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
+    assert ckpt["audiodiff"]["config"]["trainer"]["precision"] == "bf16-mixed"
+    assert all(
+        torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point()
+    )
