@@ -36,6 +36,7 @@ def sample(
     rho: float = 7.0,
     noise: Tensor | None = None,
     generator: torch.Generator | None = None,
+    seed: int | None = None,
     device: torch.device | str = "cpu",
     callback: Callable[[dict], None] | None = None,
 ) -> Tensor:
@@ -43,6 +44,8 @@ def sample(
 
     ``noise`` ([B, C, T], unit variance) is the starting point; without it, noise is drawn on
     the CPU from ``generator``. Either way a seed gives the same result on every device.
+    Stochastic solvers draw their step noise from torch's global generator; with ``seed``
+    it is seeded for this call only (the caller's random state is left as it was).
     """
     if sampler not in SAMPLERS:
         raise ConfigError(f"unknown sampler '{sampler}'; choose from {', '.join(SAMPLERS)}")
@@ -59,5 +62,8 @@ def sample(
     x = noise.to(device) * sigmas[0]
     guided = classifier_free_guidance(denoiser, cfg_scale) if cond else denoiser
     cond = {k: v.to(device) for k, v in cond.items()} if cond else None
-    with torch.no_grad():
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.no_grad(), torch.random.fork_rng(devices=devices, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
         return SAMPLERS[sampler](guided, x, sigmas, cond=cond, callback=callback)

@@ -125,6 +125,7 @@ class Pipeline:
                 sigma_min=float(diffusion["sigma_min"]),
                 sigma_max=float(diffusion["sigma_max"]),
                 noise=seeded_noise(shape, [seed + i for i in range(n)]),
+                seed=seed,
                 device=self.device,
                 callback=callback,
             )
