@@ -10,7 +10,8 @@ PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c const
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing audiodiff into $(VENV) (CPU torch pinned by constraints.txt) ..."
-	$(PIP_INSTALL) -e ".[dev,metrics]"
+	$(PIP_INSTALL) -e ".[dev,metrics,reference]"
+	$(PIP_INSTALL) --no-deps "k-diffusion==0.1.1.post1"
 	@touch $(STAMP)
 
 install: $(STAMP)
