@@ -4,6 +4,7 @@ and the generation pipeline, so both sample exactly the same way."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -11,7 +12,7 @@ from torch import Tensor
 from audiodiff.errors import ConfigError
 from audiodiff.sampling.guidance import classifier_free_guidance
 from audiodiff.sampling.schedules import SCHEDULES
-from audiodiff.sampling.solvers import SAMPLERS
+from audiodiff.sampling.solvers import SAMPLERS, sampler_options
 
 Denoiser = Callable[..., Tensor]
 
@@ -29,6 +30,7 @@ def sample(
     cond: Mapping[str, Tensor] | None = None,
     sampler: str = "dpmpp_2m",
     steps: int = 20,
+    options: Mapping[str, Any] | None = None,
     cfg_scale: float = 1.0,
     schedule: str = "karras",
     sigma_min: float = 0.002,
@@ -46,11 +48,17 @@ def sample(
     the CPU from ``generator``. Either way a seed gives the same result on every device.
     Stochastic solvers draw their step noise from torch's global generator; with ``seed``
     it is seeded for this call only (the caller's random state is left as it was).
+    ``options`` are the solver's keyword options (``sampler_options(sampler)``: eta, order, ...).
     """
     if sampler not in SAMPLERS:
         raise ConfigError(f"unknown sampler '{sampler}'; choose from {', '.join(SAMPLERS)}")
     if schedule not in SCHEDULES:
         raise ConfigError(f"unknown schedule '{schedule}'; choose from {', '.join(SCHEDULES)}")
+    allowed = sampler_options(sampler)
+    unknown = sorted(set(options or {}) - set(allowed))
+    if unknown:
+        takes = ", ".join(allowed) or "no options"
+        raise ConfigError(f"sampler '{sampler}' has no option {unknown[0]!r}; it takes: {takes}")
     if steps < 1:
         raise ConfigError(f"steps must be at least 1, got {steps}")
     sigmas = SCHEDULES[schedule](steps, sigma_min=sigma_min, sigma_max=sigma_max, rho=rho)
@@ -66,4 +74,4 @@ def sample(
     with torch.no_grad(), torch.random.fork_rng(devices=devices, enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
-        return SAMPLERS[sampler](guided, x, sigmas, cond=cond, callback=callback)
+        return SAMPLERS[sampler](guided, x, sigmas, cond=cond, callback=callback, **(options or {}))

@@ -21,6 +21,7 @@ from audiodiff.build import build_denoiser, build_representation
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.diffusion.precond import Denoiser
 from audiodiff.errors import AudioDiffError, ConfigError
+from audiodiff.fastpath import FastPath, accelerate, set_threads
 from audiodiff.generation import sample, seeded_noise
 
 CondValue = str | int | None | Sequence[str | int | None]
@@ -48,6 +49,15 @@ class Pipeline:
         self.representation = representation.to(self.device)
         self.vocab = vocab
         self.config = dict(config)
+        self.fast = FastPath()
+        self._sampling_denoiser: Denoiser = self.denoiser
+
+    def set_fast(self, fast: FastPath) -> Pipeline:
+        """Use ``fast`` (precision, compile, CUDA graphs, threads, batch size) from now on."""
+        set_threads(fast.threads)
+        self._sampling_denoiser = accelerate(self.denoiser, fast, self.device)
+        self.fast = fast
+        return self
 
     @property
     def sample_rate(self) -> int:
@@ -85,9 +95,13 @@ class Pipeline:
         cfg_scale: float | None = None,
         seed: int = 0,
         progress: bool = False,
+        *,
+        options: Mapping[str, Any] | None = None,
     ) -> Tensor:
         """wav: [n, 1, round(seconds * sample_rate)]: ``sample`` then the decoder."""
-        x = self.sample(n, seconds, cond, sampler, steps, cfg_scale, seed, progress)
+        x = self.sample(
+            n, seconds, cond, sampler, steps, cfg_scale, seed, progress, options=options
+        )
         return self.decode(x)[..., : round(seconds * self.sample_rate)].float()
 
     def sample(
@@ -100,36 +114,55 @@ class Pipeline:
         cfg_scale: float | None = None,
         seed: int = 0,
         progress: bool = False,
+        *,
+        options: Mapping[str, Any] | None = None,
     ) -> Tensor:
         """x: [n, C, T] in representation space. Clip i starts from noise seeded ``seed + i``,
-        so a clip does not depend on n or on the batch it was drawn in."""
+        so with a deterministic solver a clip does not depend on n or on the batch it was
+        drawn in. Clips are drawn ``self.fast.batch_size`` at a time. ``options`` are the
+        solver's keyword options; without a sampler name the configured sampler and its
+        options are used."""
         if n < 1 or seconds <= 0:
             raise ConfigError(f"need n >= 1 and seconds > 0, got n={n}, seconds={seconds}")
         defaults = self.config.get("sampler", {})
         diffusion = self.config["diffusion"]
+        if sampler is None or sampler == defaults.get("name"):
+            options = {**(defaults.get("options") or {}), **(options or {})}
         frames = max(1, math.ceil(seconds * self.representation.frame_rate))
-        shape = (n, self.representation.channels, frames)
         labels = self.encode_cond(cond, n) if self.vocab.labels else None
         steps = steps or int(defaults.get("steps", 20))
-        bar, callback = _progress(progress, steps)
+        batch = self.fast.batch_size
+        bar, callback = _progress(progress, steps * math.ceil(n / batch))
+        chunks = []
         with bar:
-            x = sample(
-                self.denoiser,
-                shape,
-                cond=labels,
-                sampler=sampler or defaults.get("name", "dpmpp_2m"),
-                steps=steps,
-                cfg_scale=float(defaults.get("cfg_scale", 1.0) if cfg_scale is None else cfg_scale),
-                schedule=defaults.get("schedule", "karras"),
-                rho=float(defaults.get("rho", 7.0)),
-                sigma_min=float(diffusion["sigma_min"]),
-                sigma_max=float(diffusion["sigma_max"]),
-                noise=seeded_noise(shape, [seed + i for i in range(n)]),
-                seed=seed,
-                device=self.device,
-                callback=callback,
-            )
-        return x
+            for start in range(0, n, batch):
+                size = min(batch, n - start)
+                shape = (size, self.representation.channels, frames)
+                chunk_cond = (
+                    {k: v[start : start + size] for k, v in labels.items()} if labels else None
+                )
+                chunks.append(
+                    sample(
+                        self._sampling_denoiser,
+                        shape,
+                        cond=chunk_cond,
+                        sampler=sampler or defaults.get("name", "dpmpp_2m"),
+                        steps=steps,
+                        options=options,
+                        cfg_scale=float(
+                            defaults.get("cfg_scale", 1.0) if cfg_scale is None else cfg_scale
+                        ),
+                        schedule=defaults.get("schedule", "karras"),
+                        rho=float(defaults.get("rho", 7.0)),
+                        sigma_min=float(diffusion["sigma_min"]),
+                        sigma_max=float(diffusion["sigma_max"]),
+                        noise=seeded_noise(shape, [seed + start + i for i in range(size)]),
+                        seed=seed + start,
+                        device=self.device,
+                        callback=callback,
+                    )
+                )
+        return torch.cat(chunks)
 
     def decode(self, x: Tensor) -> Tensor:
         """x: [B, C, T] -> wav: [B, 1, T * hop]"""

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from audiodiff.audio.io import save
 from audiodiff.cli.config import config_dir
 from audiodiff.cli.output import prepare_output_dir
 from audiodiff.errors import ConfigError
+from audiodiff.fastpath import FastPath
 from audiodiff.fileio import write_text
 from audiodiff.pipeline import load
 from audiodiff.viz import save_spectrogram_sheet
@@ -37,6 +38,7 @@ class Options:
     cfg_scale: float
     prompts: str | None
     device: str
+    fast: FastPath = field(default_factory=FastPath)
 
 
 def find_prompts(name: str) -> Path:
@@ -72,7 +74,8 @@ def read_prompts(path: Path, default_n: int) -> list[tuple[dict[str, Any], int]]
 
 def run(cfg: DictConfig) -> None:
     console = Console()
-    pipe = load(cfg.ckpt, device=cfg.device)
+    pipe = load(cfg.ckpt, device=cfg.device).set_fast(FastPath(**cfg.fast))
+    options = OmegaConf.to_container(cfg.sampler.options, resolve=True)
     cond = OmegaConf.to_container(cfg.cond, resolve=True)
     prompts = read_prompts(find_prompts(cfg.prompts), cfg.n) if cfg.prompts else [(cond, cfg.n)]
     for c, _ in prompts:  # validate every label before any work or output
@@ -82,7 +85,15 @@ def run(cfg: DictConfig) -> None:
     start, seed = time.perf_counter(), cfg.seed
     for c, n in prompts:
         x = pipe.sample(
-            n, cfg.seconds, c, cfg.sampler.name, cfg.steps, cfg.cfg_scale, seed, progress=True
+            n,
+            cfg.seconds,
+            c,
+            cfg.sampler.name,
+            cfg.steps,
+            cfg.cfg_scale,
+            seed,
+            progress=True,
+            options=options,
         )
         wav = pipe.decode(x)[..., : round(cfg.seconds * pipe.sample_rate)].clamp(-1, 1)
         label = "_".join(str(v) for v in c.values() if v is not None) or "uncond"
@@ -115,6 +126,8 @@ def run(cfg: DictConfig) -> None:
         "sampler": cfg.sampler.name,
         "steps": cfg.steps,
         "schedule": cfg.sampler.schedule,
+        "options": options,
+        "fast": OmegaConf.to_container(cfg.fast),
         "cfg_scale": cfg.cfg_scale,
         "seed": cfg.seed,
         "seconds": cfg.seconds,

@@ -24,6 +24,7 @@ from audiodiff.sampling.solvers import (
     sample_lms,
     sample_plms,
     sample_unipc,
+    sampler_options,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "sample_lms",
     "sample_plms",
     "sample_unipc",
+    "sampler_options",
     "uniform_logsnr_sigmas",
     "vp_sigmas",
 ]

@@ -1,15 +1,18 @@
 """Stateless solvers of the probability-flow ODE dx/dsigma = (x - D(x, sigma)) / sigma.
 
-Every solver has the signature ``sample_x(denoiser, x, sigmas, *, cond=None, callback=None)``
-and works on any tensor shape [B, ...]. ``x`` is the initial noise ALREADY scaled by
-``sigmas[0]``; ``sigmas`` is descending and normally ends in 0 (see ``schedules``). After
-step i, ``callback(dict(i=i, x=x, sigma=sigmas[i + 1], denoised=d))`` gets the new state x
-at noise level sigmas[i + 1] and d, the latest x0 estimate (the last denoiser output).
+Every solver has the signature ``sample_x(denoiser, x, sigmas, *, cond=None, callback=None)``,
+plus keyword-only options with defaults where it has any (``eta``, ``order``, ``s_churn``, ...;
+see ``sampler_options``), and works on any tensor shape [B, ...]. ``x`` is the initial noise
+ALREADY scaled by ``sigmas[0]``; ``sigmas`` is descending and normally ends in 0 (see
+``schedules``). After step i, ``callback(dict(i=i, x=x, sigma=sigmas[i + 1], denoised=d))``
+gets the new state x at noise level sigmas[i + 1] and d, the latest x0 estimate (the last
+denoiser output).
 No solver disables autograd: wrap the call in ``torch.no_grad()`` for plain generation.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -498,40 +501,19 @@ def sample_edm_stochastic(
     return x
 
 
-def _with_defaults(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """``fn`` with its extra keyword-only parameters (eta, generator, ...) at their defaults.
-
-    A registry entry has exactly the shared signature; call ``fn`` itself to set the extras.
-    """
-
-    def sampler(
-        denoiser: Denoiser,
-        x: Tensor,
-        sigmas: Tensor,
-        *,
-        cond: Mapping[str, Tensor] | None = None,
-        callback: Callback | None = None,
-    ) -> Tensor:
-        return fn(denoiser, x, sigmas, cond=cond, callback=callback)
-
-    sampler.__name__ = sampler.__qualname__ = fn.__name__
-    sampler.__doc__ = fn.__doc__
-    return sampler
-
-
 SAMPLERS: dict[str, Callable[..., Tensor]] = {
     "euler": sample_euler,
     "heun": sample_heun,
     "dpmpp_2m": sample_dpmpp_2m,
-    "ddim": _with_defaults(sample_ddim),  # eta = 0: deterministic
+    "ddim": sample_ddim,
     "dpmpp_2s": sample_dpmpp_2s,
     "dpmpp_3m": sample_dpmpp_3m,
     "lms": sample_lms,
     "plms": sample_plms,
-    "unipc": _with_defaults(sample_unipc),  # order 2
-    "euler_ancestral": _with_defaults(sample_euler_ancestral),  # eta = 1, global RNG
-    "dpmpp_2m_sde": _with_defaults(sample_dpmpp_2m_sde),  # eta = 1, global RNG
-    "edm_stochastic": _with_defaults(sample_edm_stochastic),  # S_churn = 40, global RNG
+    "unipc": sample_unipc,
+    "euler_ancestral": sample_euler_ancestral,
+    "dpmpp_2m_sde": sample_dpmpp_2m_sde,
+    "edm_stochastic": sample_edm_stochastic,
 }
 
 # network evaluations per sampler for `steps` steps on a schedule that ends in sigma = 0
@@ -549,6 +531,13 @@ _NFE: dict[str, Callable[[int], int]] = {
     "dpmpp_2m_sde": lambda steps: steps,
     "edm_stochastic": lambda steps: 2 * steps - 1,
 }
+
+
+def sampler_options(sampler_name: str) -> dict[str, Any]:
+    """The keyword-only options of a sampler and their defaults (``generator`` excluded)."""
+    params = inspect.signature(SAMPLERS[sampler_name]).parameters.values()
+    skip = {"cond", "callback", "generator"}
+    return {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY and p.name not in skip}
 
 
 def nfe(sampler_name: str, steps: int) -> int:

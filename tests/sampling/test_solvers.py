@@ -15,7 +15,7 @@ import torch
 from omegaconf import OmegaConf
 
 from audiodiff.cli.config import config_dir
-from audiodiff.sampling import SAMPLERS, SCHEDULES, karras_sigmas, nfe
+from audiodiff.sampling import SAMPLERS, SCHEDULES, karras_sigmas, nfe, sampler_options
 from audiodiff.sampling.solvers import sample_dpmpp_2m, sample_euler
 
 S, SIGMA_MIN, SIGMA_MAX = 0.5, 0.002, 80.0
@@ -113,10 +113,20 @@ def test_karras_schedule():
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
 def test_shared_signature(name):
-    params = inspect.signature(SAMPLERS[name]).parameters
-    assert list(params) == ["denoiser", "x", "sigmas", "cond", "callback"]
-    for p in ("cond", "callback"):
-        assert params[p].kind is inspect.Parameter.KEYWORD_ONLY and params[p].default is None
+    # denoiser, x, sigmas positional; cond, callback and any options keyword-only with defaults
+    params = list(inspect.signature(SAMPLERS[name]).parameters.values())
+    assert [p.name for p in params[:5]] == ["denoiser", "x", "sigmas", "cond", "callback"]
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params[:3])
+    for p in params[3:]:
+        assert p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not inspect.Parameter.empty
+    assert params[3].default is None and params[4].default is None
+
+
+def test_sampler_options_lists_the_extras():
+    assert sampler_options("euler") == {}
+    assert sampler_options("ddim") == {"eta": 0.0}
+    assert sampler_options("unipc") == {"order": 2}
+    assert set(sampler_options("edm_stochastic")) == {"s_churn", "s_tmin", "s_tmax", "s_noise"}
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
@@ -152,3 +162,4 @@ def test_sampler_configs(name):
     cfg = OmegaConf.load(config_dir() / "sampler" / f"{name}.yaml")
     assert cfg.name == name and cfg.name in SAMPLERS and cfg.schedule in SCHEDULES
     assert isinstance(cfg.steps, int) and cfg.steps > 0 and cfg.rho == 7.0
+    assert set(cfg.options) <= set(sampler_options(name))  # every option is one it takes

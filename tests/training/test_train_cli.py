@@ -214,3 +214,46 @@ def test_stochastic_sampler_is_reproducible_from_the_seed(run):
     b = pipe.sample(**kwargs, seed=3)
     c = pipe.sample(**kwargs, seed=4)
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_sampler_options_reach_the_solver(run):
+    pipe = audiodiff.load(str(run / "model"), device="cpu")
+    kwargs = dict(n=2, seconds=0.3, steps=4, cond={"instrument": "bell"}, seed=1)
+    euler = pipe.sample(**kwargs, sampler="euler")
+    ddim0 = pipe.sample(**kwargs, sampler="ddim", options={"eta": 0.0})
+    ddim1 = pipe.sample(**kwargs, sampler="ddim", options={"eta": 1.0})
+    assert torch.allclose(euler, ddim0, atol=1e-5) and not torch.allclose(euler, ddim1, atol=1e-2)
+    with pytest.raises(audiodiff.errors.ConfigError, match="no option 'eta'; it takes: no"):
+        pipe.sample(**kwargs, sampler="heun", options={"eta": 1.0})
+
+
+def test_batched_generation_equals_one_batch(run):
+    from audiodiff.fastpath import FastPath
+
+    pipe = audiodiff.load(str(run / "model"), device="cpu")
+    kwargs = dict(n=5, seconds=0.3, steps=3, cond={"instrument": "bell"}, seed=2)
+    whole = pipe.sample(**kwargs)
+    chunked = pipe.set_fast(FastPath(batch_size=2)).sample(**kwargs)  # 2 + 2 + 1
+    assert chunked.shape == whole.shape and torch.allclose(chunked, whole, atol=1e-4)
+
+
+def test_generate_cli_sampler_options_and_fast_block(run, tmp_path, capsys):
+    out = tmp_path / "gen"
+    base = ["generate", f"ckpt={run / 'model'}", "n=1", "seconds=0.5", "device=cpu"]
+    args = [
+        *base,
+        "sampler=ddim",
+        "sampler.options.eta=0.5",
+        "fast.precision=bf16",
+        "fast.batch_size=1",
+        "fast.threads=2",
+        f"out={out}",
+    ]
+    assert main(args) == 0
+    request = json.loads((out / "generate.json").read_text())
+    assert request["options"] == {"eta": 0.5} and request["fast"]["precision"] == "bf16"
+    capsys.readouterr()
+    assert main([*base, "fast.precision=fp16", f"out={tmp_path / 'g2'}"]) == 2
+    assert "needs a CUDA device" in capsys.readouterr().err
+    assert main([*base, "sampler.options.eta=1", f"out={tmp_path / 'g3'}"]) == 2
+    assert "sampler.options.eta" in capsys.readouterr().err  # dpmpp_2m has no options

@@ -1,0 +1,1 @@
+"""Decoders from a representation back to waveform: neural vocoders and autoencoders."""

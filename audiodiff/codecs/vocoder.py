@@ -1,0 +1,121 @@
+"""Vocos-style neural vocoder: normalised log-mel -> STFT magnitude and phase -> iSTFT.
+
+Siuzdak 2023, "Vocos: Closing the gap between time-domain and Fourier-based neural vocoders".
+A ConvNeXt trunk (Liu et al. 2022) runs at the frame rate and never upsamples; a linear head
+predicts each frame's complex spectrum and the inverse STFT turns it into samples, which is
+what makes it fast on CPU.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from audiodiff.audio.spectral import istft
+
+
+class ConvNeXtBlock(nn.Module):
+    """Depthwise conv k=7, LayerNorm over channels, Linear-GELU-Linear, layer scale, residual.
+
+    Liu et al. 2022, "A ConvNet for the 2020s", fig. 4 (1-D, without downsampling).
+    """
+
+    def __init__(
+        self, dim: int, intermediate_dim: int, layer_scale_init: float, kernel_size: int = 7
+    ) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, intermediate_dim)
+        self.pwconv2 = nn.Linear(intermediate_dim, dim)
+        self.gamma = nn.Parameter(torch.full((dim,), layer_scale_init))
+
+    def forward(self, x: Tensor) -> Tensor:
+        # x: [B, C, T] -> [B, C, T]
+        h = self.dwconv(x).transpose(1, 2)  # [B, T, C]
+        h = self.pwconv2(F.gelu(self.pwconv1(self.norm(h))))
+        return x + (self.gamma * h).transpose(1, 2)
+
+
+class VocosVocoder(nn.Module):
+    """Normalised log-mel ``x [B, n_mels, T]`` -> waveform ``[B, 1, T * hop_length]``.
+
+    The input is exactly ``MelRepresentation.encode`` output (centred frames, frame t centred
+    on sample t * hop, log-mel normalised by its mean/std). The head predicts per frame
+    ``n_fft // 2 + 1`` log-magnitudes and as many phase angles; the spectrum
+    exp(min(log_mag, max_log_magnitude)) * (cos p + i sin p) is inverted by a centred iSTFT
+    cut to T * hop samples, so output frame t is centred on sample t * hop like the input
+    frame t (the 'same' padding of Vocos, aligned to this repo's mel framing).
+    """
+
+    def __init__(
+        self,
+        n_mels: int = 80,
+        dim: int = 256,
+        intermediate_dim: int | None = None,
+        num_layers: int = 8,
+        n_fft: int = 1024,
+        hop_length: int = 256,
+        layer_scale_init: float | None = None,
+        max_log_magnitude: float = 7.0,
+    ) -> None:
+        super().__init__()
+        if n_fft < hop_length:
+            raise ValueError(f"n_fft ({n_fft}) must be >= hop_length ({hop_length})")
+        intermediate_dim = 3 * dim if intermediate_dim is None else intermediate_dim
+        layer_scale_init = 1.0 / num_layers if layer_scale_init is None else layer_scale_init
+        self.n_mels = n_mels
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.max_log_magnitude = max_log_magnitude
+        self.embed = nn.Conv1d(n_mels, dim, kernel_size=7, padding=3)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.blocks = nn.ModuleList(
+            ConvNeXtBlock(dim, intermediate_dim, layer_scale_init) for _ in range(num_layers)
+        )
+        self.final_norm = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, n_fft + 2)  # F log-magnitudes then F phases, F = n_fft/2+1
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(m: nn.Module) -> None:
+        if isinstance(m, (nn.Conv1d, nn.Linear)):
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+
+    def trunk(self, x: Tensor) -> Tensor:
+        # x: [B, n_mels, T] -> h: [B, T, dim]
+        h = self.norm(self.embed(x).transpose(1, 2)).transpose(1, 2)
+        for block in self.blocks:
+            h = block(h)
+        return self.final_norm(h.transpose(1, 2))
+
+    def synthesize(self, log_magnitude: Tensor, phase: Tensor) -> Tensor:
+        """Spectrum to waveform, the head's fixed (parameter-free) half.
+
+        log_magnitude, phase: [B, F, T] with F = n_fft // 2 + 1 -> wav: [B, 1, T * hop]
+        """
+        mag = torch.exp(log_magnitude.clamp(max=self.max_log_magnitude))
+        spec = torch.complex(mag * torch.cos(phase), mag * torch.sin(phase))
+        length = spec.shape[-1] * self.hop_length
+        return istft(spec, self.n_fft, self.hop_length, self.window, length=length).unsqueeze(1)
+
+    def forward(self, mel: Tensor) -> Tensor:
+        # mel: [B, n_mels, T] -> wav: [B, 1, T * hop_length]
+        if mel.dim() != 3 or mel.shape[1] != self.n_mels:
+            raise ValueError(f"expected mel [B, {self.n_mels}, T], got {tuple(mel.shape)}")
+        out = self.head(self.trunk(mel)).transpose(1, 2).float()  # [B, 2F, T]
+        log_magnitude, phase = out.chunk(2, dim=1)
+        return self.synthesize(log_magnitude, phase)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def extra_repr(self) -> str:
+        return (
+            f"n_fft={self.n_fft}, hop_length={self.hop_length}, "
+            f"max_log_magnitude={self.max_log_magnitude}"
+        )

@@ -1,0 +1,255 @@
+import math
+
+import pytest
+import torch
+
+from audiodiff.audio.representation import Representation
+from audiodiff.codecs.autoencoder import (
+    AudioAutoencoder,
+    LatentRepresentation,
+    Snake,
+    kl_to_standard_normal,
+    latent_stats,
+    snake,
+)
+
+SR = 16000
+
+
+def tiny(bottleneck: str = "kl", strides: tuple[int, ...] = (2, 4)) -> AudioAutoencoder:
+    torch.manual_seed(0)
+    return AudioAutoencoder(
+        channels=4,
+        channel_mults=tuple(2 ** (i + 1) for i in range(len(strides))),
+        strides=strides,
+        latent_dim=3,
+        res_dilations=(1, 3),
+        bottleneck=bottleneck,
+    )
+
+
+def tone(seconds: float = 0.5, f0: float = 220.0) -> torch.Tensor:
+    t = torch.arange(int(seconds * SR)) / SR
+    wav = 0.5 * torch.sin(2 * math.pi * f0 * t) + 0.25 * torch.sin(2 * math.pi * 2 * f0 * t)
+    return wav[None, None]
+
+
+# ---- Snake --------------------------------------------------------------------------------
+
+
+def test_snake_matches_formula_and_has_gradients():
+    act = Snake(5)
+    with torch.no_grad():
+        act.alpha.copy_(torch.tensor([0.3, 0.7, 1.0, 2.5, -1.2])[None, :, None])
+    x = torch.randn(2, 5, 11, requires_grad=True)
+    y = act(x)
+    assert y.shape == x.shape
+    a = act.alpha.detach()
+    ref = x.detach() + torch.sin(a * x.detach()) ** 2 / a
+    torch.testing.assert_close(y.detach(), ref, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():  # the no-grad fast path agrees too
+        torch.testing.assert_close(act(x), ref, rtol=1e-5, atol=1e-6)
+    y.sum().backward()
+    assert torch.isfinite(x.grad).all() and torch.isfinite(act.alpha.grad).all()
+    # d/dx = 1 + sin(2 alpha x)
+    torch.testing.assert_close(x.grad, 1 + torch.sin(2 * a * x.detach()), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1e-12, -1e-12, 1e-6])
+def test_snake_is_safe_as_alpha_goes_to_zero(alpha):
+    x = torch.linspace(-3, 3, 13)[None, None].requires_grad_(True)
+    a = torch.full((1, 1, 1), alpha, requires_grad=True)
+    y = snake(x, a)
+    # sin^2(ax)/a -> a x^2 as a -> 0
+    torch.testing.assert_close(y.detach(), x.detach() + alpha * x.detach() ** 2)
+    y.sum().backward()
+    assert torch.isfinite(x.grad).all() and torch.isfinite(a.grad).all()
+    torch.testing.assert_close(a.grad.reshape(()), (x.detach() ** 2).sum(), rtol=1e-4, atol=1e-4)
+    with torch.no_grad():
+        y_fast = snake(x, a)
+    assert torch.isfinite(y_fast).all()
+    torch.testing.assert_close(y_fast, x.detach(), rtol=0, atol=1e-5)
+
+
+# ---- shapes and lengths -------------------------------------------------------------------
+
+
+def test_default_size_and_hop():
+    ae = AudioAutoencoder()
+    assert ae.hop_length == math.prod(ae.strides) == 256
+    n_params = sum(p.numel() for p in ae.parameters())
+    assert 1e6 <= n_params <= 5e6
+    wav = torch.randn(1, 1, 4 * 256)
+    with torch.no_grad():
+        z = ae.encode(wav)
+        assert z.shape == (1, 32, 4)
+        assert ae.decode(z).shape == (1, 1, 4 * 256)
+
+
+@pytest.mark.parametrize("strides", [(2, 4), (3, 1, 5)])
+@pytest.mark.parametrize("frames", [1, 5])
+def test_exact_lengths_for_multiples_of_hop(strides, frames):
+    ae = tiny(strides=strides)
+    n = frames * ae.hop_length
+    wav = torch.randn(2, 1, n)
+    mean, logvar = ae.encode_dist(wav)
+    assert mean.shape == logvar.shape == (2, 3, frames)
+    assert ae.decode(mean).shape == (2, 1, n)
+    recon, kl = ae(wav)
+    assert recon.shape == wav.shape and kl.dim() == 0
+
+
+@pytest.mark.parametrize("n", [1, 13, 61, 65])
+def test_other_lengths_are_padded_then_cropped(n):
+    ae = tiny()  # hop 8
+    wav = torch.randn(1, 1, n)
+    z = ae.encode(wav)
+    assert z.shape[-1] == math.ceil(n / 8)
+    recon, _ = ae(wav)
+    assert recon.shape == (1, 1, n)
+    # padding is at the end: the frames covering the original samples are the same
+    padded = torch.nn.functional.pad(wav, (0, -n % 8))
+    torch.testing.assert_close(ae.encode(padded), z)
+
+
+def test_rejects_bad_input():
+    ae = tiny()
+    with pytest.raises(ValueError):
+        ae.encode(torch.randn(1, 2, 16))
+    with pytest.raises(ValueError):
+        AudioAutoencoder(channel_mults=(2, 4), strides=(2, 4, 4))
+    with pytest.raises(ValueError):
+        AudioAutoencoder(bottleneck="vq")
+
+
+# ---- bottleneck ---------------------------------------------------------------------------
+
+
+def test_kl_closed_form():
+    zeros = torch.zeros(2, 3, 4)
+    assert kl_to_standard_normal(zeros, zeros).item() == 0.0
+    torch.manual_seed(1)
+    mean, logvar = torch.randn(2, 3, 4), torch.randn(2, 3, 4)
+    kl = kl_to_standard_normal(mean, logvar)
+    assert kl.item() > 0
+    q = torch.distributions.Normal(mean, (0.5 * logvar).exp())
+    p = torch.distributions.Normal(torch.zeros_like(mean), torch.ones_like(mean))
+    torch.testing.assert_close(kl, torch.distributions.kl_divergence(q, p).mean())
+    assert kl_to_standard_normal(torch.zeros(3), torch.full((3,), 0.5)).item() > 0
+
+
+def test_forward_kl_matches_posterior_and_sampling_uses_variance():
+    ae = tiny()
+    wav = torch.randn(2, 1, 32)
+    mean, logvar = ae.encode_dist(wav)
+    _, kl = ae(wav)
+    torch.testing.assert_close(kl, kl_to_standard_normal(mean, logvar))
+    torch.testing.assert_close(ae.encode(wav), mean)
+    g = torch.Generator().manual_seed(0)
+    sample = ae.encode(wav, sample=True, generator=g)
+    assert not torch.allclose(sample, mean)
+    noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(sample, mean + (0.5 * logvar).exp() * noise)
+
+
+def test_plain_bottleneck():
+    ae = tiny("plain")
+    wav = torch.randn(2, 1, 32)
+    mean, logvar = ae.encode_dist(wav)
+    assert logvar is None and mean.shape == (2, 3, 4)
+    torch.testing.assert_close(ae.encode(wav, sample=True), mean)
+    recon, kl = ae(wav)
+    assert kl.item() == 0.0
+    torch.testing.assert_close(recon, ae.decode(mean))
+    assert ae.encoder[-1].out_channels == 3  # no log-variance head
+
+
+# ---- it learns ----------------------------------------------------------------------------
+
+
+def spectral_l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    window = torch.hann_window(256)
+    sx = torch.stft(x[:, 0], 256, 64, window=window, return_complex=True).abs()
+    sy = torch.stft(y[:, 0], 256, 64, window=window, return_complex=True).abs()
+    return (torch.log(sx + 1e-5) - torch.log(sy + 1e-5)).abs().mean()
+
+
+def test_tiny_autoencoder_fits_a_clip():
+    torch.manual_seed(0)
+    ae = AudioAutoencoder(
+        channels=8, channel_mults=(2, 4), strides=(4, 4), latent_dim=8, res_dilations=(1, 3)
+    )
+    wav = tone(0.5)
+
+    def loss_fn() -> torch.Tensor:
+        recon, kl = ae(wav)
+        return (recon - wav).abs().mean() + 0.1 * spectral_l1(recon, wav) + 1e-4 * kl
+
+    torch.manual_seed(0)
+    with torch.no_grad():
+        start = (ae.decode(ae.encode(wav)) - wav).abs().mean().item()
+    opt = torch.optim.Adam(ae.parameters(), lr=3e-3)
+    for _ in range(150):
+        opt.zero_grad()
+        loss_fn().backward()
+        opt.step()
+    with torch.no_grad():
+        end = (ae.decode(ae.encode(wav)) - wav).abs().mean().item()
+    assert end < start / 4, (start, end)
+
+
+# ---- LatentRepresentation -----------------------------------------------------------------
+
+
+@pytest.fixture()
+def rep() -> LatentRepresentation:
+    return LatentRepresentation(tiny(), sample_rate=SR)
+
+
+def test_latent_representation_interface(rep):
+    assert isinstance(rep, Representation)
+    assert rep.channels == 3 and rep.hop_length == 8 and rep.frame_rate == SR / 8
+    assert not any(p.requires_grad for p in rep.parameters())
+    assert {"latent_mean", "latent_std"} <= set(rep.state_dict())
+    x = rep.encode(torch.randn(2, 1, 8 * 6 + 5))
+    assert x.shape == (2, 3, 6)  # T = N // hop
+    assert rep.decode(x).shape == (2, 1, 48)
+    with pytest.raises(ValueError):
+        rep.encode(torch.randn(1, 1, 7))
+
+
+def test_fit_stats_normalises_and_decode_undoes_it(rep):
+    torch.manual_seed(2)
+    wav = torch.randn(4, 1, 8 * 64)
+    with torch.no_grad():
+        raw = rep.autoencoder.encode(wav)
+        rep.fit_stats(raw)
+        x = rep.encode(wav)
+    torch.testing.assert_close(x.mean(dim=(0, 2)), torch.zeros(3), rtol=0, atol=1e-4)
+    torch.testing.assert_close(x.std(dim=(0, 2)), torch.ones(3), rtol=0, atol=1e-4)
+    expected = rep.autoencoder.decode(raw)
+    torch.testing.assert_close(rep.decode(x), expected, rtol=1e-5, atol=1e-6)
+
+    rep.fit_stats(raw, per_channel=False)
+    assert torch.all(rep.latent_std == rep.latent_std[0])
+    assert abs(rep.encode(wav).std().item() - 1) < 1e-3
+
+
+def test_latent_stats_floor():
+    mean, std = latent_stats(torch.ones(2, 3, 5))
+    torch.testing.assert_close(mean, torch.ones(3))
+    assert torch.all(std > 0)
+
+
+def test_fingerprint_tracks_stats_weights_and_checkpoint_id(rep):
+    fp = rep.fingerprint()
+    assert fp == LatentRepresentation(tiny(), sample_rate=SR).fingerprint()
+    rep.fit_stats(torch.randn(2, 3, 10))
+    fp_stats = rep.fingerprint()
+    assert fp_stats != fp
+    with torch.no_grad():
+        rep.autoencoder.decoder[-1].bias.add_(1.0)
+    assert rep.fingerprint() != fp_stats
+    assert LatentRepresentation(tiny(), sample_rate=8000).fingerprint() != fp
+    named = LatentRepresentation(tiny(), checkpoint_id="ae-v1")
+    assert named.config()["weights"] == "ae-v1"

@@ -1,0 +1,93 @@
+import math
+
+import pytest
+import torch
+
+from audiodiff.codecs.losses import (
+    MelLoss,
+    MultiResolutionSTFTLoss,
+    discriminator_hinge_loss,
+    feature_matching_loss,
+    generator_hinge_loss,
+)
+
+
+def tone(f: float, n: int = 8192, sr: int = 16000) -> torch.Tensor:
+    return 0.5 * torch.sin(2 * math.pi * f * torch.arange(n) / sr)[None, None]  # [1, 1, n]
+
+
+@pytest.fixture(scope="module")
+def mrstft() -> MultiResolutionSTFTLoss:
+    return MultiResolutionSTFTLoss()
+
+
+def test_mrstft_zero_for_identical(mrstft):
+    x = torch.randn(2, 1, 8192)
+    assert mrstft(x, x).item() == 0.0
+
+
+def test_mrstft_grows_with_difference(mrstft):
+    torch.manual_seed(0)
+    y = tone(440.0) + 0.05 * torch.randn(1, 1, 8192)  # broadband: no empty bins
+    noise = torch.randn_like(y)
+    small = mrstft(y + 0.01 * noise, y)
+    large = mrstft(y + 0.1 * noise, y)
+    other = mrstft(tone(1500.0) + 0.05 * torch.randn_like(y), y)
+    assert 0 < small < large < other
+    sc, mag = mrstft.terms(y + 0.1 * noise, y)
+    assert sc > 0 and mag > 0
+
+
+def test_mrstft_terms_symmetry_and_scale(mrstft):
+    torch.manual_seed(0)
+    x, y = torch.randn(1, 1, 8192), torch.randn(1, 1, 8192)
+    sc_xy, mag_xy = mrstft.terms(x, y)
+    sc_yx, mag_yx = mrstft.terms(y, x)
+    torch.testing.assert_close(mag_xy, mag_yx)  # log-magnitude L1 is symmetric
+    # Scaling: log-magnitude distance of y and 2y is log 2 everywhere; SC is |2 - 1| = 1.
+    sc, mag = mrstft.terms(2 * y, y)
+    torch.testing.assert_close(mag, torch.tensor(math.log(2.0)), atol=1e-4, rtol=0)
+    torch.testing.assert_close(sc, torch.tensor(1.0), atol=1e-4, rtol=0)
+
+
+def test_mrstft_gradient_finite(mrstft):
+    x = torch.zeros(1, 1, 4096, requires_grad=True)  # silent prediction: |STFT| = 0
+    mrstft(x, tone(300.0, 4096)).backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_mel_loss():
+    torch.manual_seed(0)
+    loss = MelLoss()
+    y = 0.1 * torch.randn(1, 1, 8192)  # broadband: every mel bin above the log floor
+    assert loss(y, y).item() == 0.0
+    assert 0 < loss(y * 1.1, y) < loss(tone(2000.0), y)
+    assert loss.log_mel(y).shape == (1, 80, 8192 // 256)
+    # Uniform gain g shifts every unfloored log-mel bin by log g.
+    torch.testing.assert_close(loss(2 * y, y), torch.tensor(math.log(2.0)), atol=1e-3, rtol=0)
+
+
+def test_hinge_losses_on_known_logits():
+    real = [torch.tensor([[2.0, 0.5]]), torch.tensor([[-1.0]])]
+    fake = [torch.tensor([[-2.0, 0.0]]), torch.tensor([[0.5]])]
+    # disc 1: real relu(1-2)=0, relu(1-.5)=.5 -> .25; fake relu(1-2)=0, relu(1+0)=1 -> .5
+    # disc 2: real relu(1+1)=2; fake relu(1.5)=1.5 -> 3.5; mean over discs = (0.75 + 3.5) / 2
+    torch.testing.assert_close(discriminator_hinge_loss(real, fake), torch.tensor(2.125))
+    # generator: disc 1 relu(1+2)=3, relu(1-0)=1 -> 2; disc 2 relu(1-.5)=.5; mean = 1.25
+    torch.testing.assert_close(generator_hinge_loss(fake), torch.tensor(1.25))
+    confident = [torch.full((2, 3), 5.0)]
+    assert discriminator_hinge_loss(confident, [-c for c in confident]).item() == 0.0
+    assert generator_hinge_loss(confident).item() == 0.0
+
+
+def test_feature_matching():
+    torch.manual_seed(0)
+    feats = [[torch.randn(2, 4, 8, 2), torch.randn(2, 1, 8, 2)], [torch.randn(2, 3, 5, 5)]]
+    assert feature_matching_loss(feats, feats).item() == 0.0
+    shifted = [[f + 0.5 for f in fs] for fs in feats]
+    # disc 1: two layers of |0.5| -> 1.0; disc 2: 0.5; mean = 0.75
+    torch.testing.assert_close(feature_matching_loss(feats, shifted), torch.tensor(0.75))
+    fake = [[f.clone().requires_grad_() for f in fs] for fs in shifted]
+    real = [[f.clone().requires_grad_() for f in fs] for fs in feats]
+    feature_matching_loss(real, fake).backward()
+    assert real[0][0].grad is None and fake[0][0].grad is not None  # real side detached
