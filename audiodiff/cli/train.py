@@ -12,7 +12,6 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from audiodiff.build import build_denoiser, build_representation
 from audiodiff.errors import ConfigError
 
 RUN_DIR_ENV = "AUDIODIFF_RUN_DIR"
@@ -40,7 +39,10 @@ def _differences(old: Any, new: Any, key: str = "") -> list[str]:
 
 
 def _resume(cfg: DictConfig) -> None:
-    """resume=RUN_DIR: continue that run in place from its last.ckpt, with the same model."""
+    """resume=RUN_DIR: continue that run in place from its last.ckpt, with the same model.
+
+    "The same model" is the config parts the task names in ``resume_parts``.
+    """
     run_dir = Path(cfg.resume)
     last = run_dir / "checkpoints" / "last.ckpt"
     if not last.is_file() or not (run_dir / "config.yaml").is_file():
@@ -48,7 +50,7 @@ def _resume(cfg: DictConfig) -> None:
     saved = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
     cfg.run_dir, cfg.ckpt_path = str(run_dir), str(last)
     now = OmegaConf.to_container(cfg, resolve=True)
-    for part in ("representation", "model", "diffusion"):
+    for part in now["resume_parts"]:
         diff = _differences(saved.get(part), now.get(part), f".{part}")
         if diff:
             raise ConfigError(f"cannot resume with another {part}: {diff[0]}")
@@ -56,8 +58,6 @@ def _resume(cfg: DictConfig) -> None:
 
 def _fit(cfg: DictConfig) -> None:
     import lightning as L
-
-    from audiodiff.training.module import DiffusionModule
 
     # the EMA copy is in eval mode on purpose
     warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
@@ -71,19 +71,7 @@ def _fit(cfg: DictConfig) -> None:
     datamodule.setup("fit")
     config = OmegaConf.to_container(cfg, resolve=True)
     config["vocab"] = datamodule.vocab.to_dict()
-    representation = build_representation(config)
-    denoiser = build_denoiser(config, representation, datamodule.vocab)
-    optim = instantiate(cfg.optim)
-    module = DiffusionModule(
-        denoiser=denoiser,
-        representation=representation,
-        loss=instantiate(cfg.diffusion.loss),
-        optimizer=optim.optimizer,
-        scheduler=optim.get("scheduler"),
-        ema_decay=cfg.ema_decay,
-        val_sigmas=list(cfg.val_sigmas),
-        config=config,
-    )
+    module, summary = instantiate(cfg.task)(config, datamodule)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     loggers = [instantiate(c) for c in cfg.loggers.values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
@@ -91,9 +79,8 @@ def _fit(cfg: DictConfig) -> None:
         run_dir = Path(cfg.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(config))
-        params = sum(p.numel() for p in denoiser.parameters()) / 1e6
         Console().print(
-            f"training {params:.2f}M parameters on {len(datamodule.train_set)} clips "
+            f"{summary} on {len(datamodule.train_set)} clips "
             f"({len(datamodule.val_set or [])} for validation); run folder: {run_dir}"
         )
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)

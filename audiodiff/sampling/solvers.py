@@ -25,7 +25,7 @@ Callback = Callable[[dict[str, Any]], None]
 
 def _denoise(denoiser: Denoiser, x: Tensor, sigma: Tensor, cond) -> Tensor:
     # x: [B, ...], sigma: scalar -> x0_hat: [B, ...]; the denoiser gets sigma as [B]
-    return denoiser(x, sigma * x.new_ones(x.shape[0]), cond)
+    return denoiser(x, sigma.expand(x.shape[0]), cond)
 
 
 def _to_d(x: Tensor, sigma: Tensor, denoised: Tensor) -> Tensor:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Protocol
 
 import lightning as L
 import torch
 
 from audiodiff.audio.io import save
 from audiodiff.generation import sample
-from audiodiff.training.export import export
 from audiodiff.training.module import DiffusionModule
 from audiodiff.viz import save_spectrogram_sheet
 
@@ -100,18 +100,26 @@ class SamplePreview(L.Callback):
                 )
 
 
+class Exportable(Protocol):
+    def export_to(self, folder: str | Path) -> Path: ...
+
+
 class ExportWeights(L.Callback):
-    """Keep ``model.safetensors`` + ``config.yaml`` (EMA weights) current in ``out_dir``."""
+    """Keep the weights-only export current in ``out_dir``: ``module.export_to(out_dir)``.
+
+    ``DiffusionModule`` writes ``model.safetensors`` (EMA weights) + ``config.yaml``;
+    ``CodecModule`` writes ``codec.safetensors`` + ``config.yaml``.
+    """
 
     def __init__(self, out_dir: str) -> None:
         self.out_dir = out_dir
 
-    def _export(self, trainer: L.Trainer, module: DiffusionModule) -> None:
+    def _export(self, trainer: L.Trainer, module: Exportable) -> None:
         if trainer.is_global_zero and not trainer.sanity_checking:
-            export(module.ema.module, module.config, self.out_dir)
+            module.export_to(self.out_dir)
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, module: DiffusionModule) -> None:
+    def on_validation_epoch_end(self, trainer: L.Trainer, module: Exportable) -> None:
         self._export(trainer, module)
 
-    def on_train_end(self, trainer: L.Trainer, module: DiffusionModule) -> None:
+    def on_train_end(self, trainer: L.Trainer, module: Exportable) -> None:
         self._export(trainer, module)

@@ -1,20 +1,29 @@
-"""Weights-only export: ``model.safetensors`` (EMA denoiser) + ``config.yaml`` (resolved).
+"""Weights-only exports, loadable without Lightning or the run folder.
 
-The pair loads with ``audiodiff.load(folder)`` without Lightning or the run folder.
+Diffusion: ``model.safetensors`` (EMA denoiser) + ``config.yaml`` (the resolved run config);
+loads with ``audiodiff.load(folder)``. Codec: ``codec.safetensors`` + ``config.yaml`` (the
+codec's ``_target_`` config and its metadata, e.g. latent statistics); loads with
+``load_codec(folder)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
-from safetensors.torch import save_file
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from torch import nn
 
+from audiodiff.errors import ConfigError
 from audiodiff.fileio import atomic_path, write_text
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.yaml"
+CODEC_WEIGHTS = "codec.safetensors"
+CODEC_FORMAT = "audiodiff-codec-1"
 
 
 def export(denoiser: nn.Module, config: dict, out_dir: str | Path) -> Path:
@@ -25,3 +34,43 @@ def export(denoiser: nn.Module, config: dict, out_dir: str | Path) -> Path:
         save_file(state, str(tmp), metadata={"format": "audiodiff-denoiser-1"})
     write_text(out_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
     return out_dir
+
+
+def export_codec(
+    codec: nn.Module, codec_config: Mapping[str, Any], metadata: Mapping[str, Any], out_dir: str | Path
+) -> Path:
+    """Write ``codec.safetensors`` and ``config.yaml`` ({format, codec, **metadata}) into
+    ``out_dir``; ``codec_config`` is the resolved ``_target_`` config that rebuilds ``codec``."""
+    out_dir = Path(out_dir)
+    state = {k: v.detach().cpu().contiguous() for k, v in codec.state_dict().items()}
+    with atomic_path(out_dir / CODEC_WEIGHTS) as tmp:
+        save_file(state, str(tmp), metadata={"format": CODEC_FORMAT})
+    config = {"format": CODEC_FORMAT, **metadata, "codec": dict(codec_config)}
+    write_text(out_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
+    return out_dir
+
+
+def load_codec(path: str | Path) -> nn.Module:
+    """A trained codec (eval mode, CPU) from an export folder or its ``codec.safetensors``.
+
+    Raises ``ConfigError`` naming the path when it is missing or not a codec export.
+    """
+    from hydra.utils import instantiate
+
+    path = Path(path)
+    weights = path / CODEC_WEIGHTS if path.is_dir() else path
+    config_path = weights.parent / CONFIG
+    if not weights.is_file():
+        raise ConfigError(f"{weights}: not found (expected a codec export: {CODEC_WEIGHTS} + {CONFIG})")
+    with safe_open(str(weights), framework="pt") as f:
+        fmt = (f.metadata() or {}).get("format")
+    if fmt != CODEC_FORMAT:
+        raise ConfigError(f"{weights}: not a codec export (format {fmt!r}, expected {CODEC_FORMAT})")
+    if not config_path.is_file():
+        raise ConfigError(f"{config_path}: not found (a codec export needs it beside the weights)")
+    config = yaml.safe_load(config_path.read_text())
+    if not isinstance(config, dict) or not isinstance(config.get("codec"), dict):
+        raise ConfigError(f"{config_path}: no 'codec' section")
+    codec = instantiate(config["codec"])
+    codec.load_state_dict(load_file(str(weights)))
+    return codec.eval()

@@ -8,6 +8,7 @@ run folder.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -18,6 +19,7 @@ from audiodiff.audio.representation import Representation
 from audiodiff.diffusion.loss import EDMLoss
 from audiodiff.diffusion.precond import Denoiser
 from audiodiff.training.ema import EMA
+from audiodiff.training.export import export
 
 CHECKPOINT_KEY = "audiodiff"
 
@@ -90,3 +92,7 @@ class DiffusionModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CHECKPOINT_KEY] = {"format": 1, "config": self.config}
+
+    def export_to(self, folder: str | Path) -> Path:
+        """Write the EMA denoiser and the resolved config (``model.safetensors`` + config.yaml)."""
+        return export(self.ema.module, self.config, folder)

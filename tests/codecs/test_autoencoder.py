@@ -16,6 +16,15 @@ from audiodiff.codecs.autoencoder import (
 SR = 16000
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: tiny convs only lose to OpenMP sync on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def tiny(bottleneck: str = "kl", strides: tuple[int, ...] = (2, 4)) -> AudioAutoencoder:
     torch.manual_seed(0)
     return AudioAutoencoder(
@@ -167,35 +176,23 @@ def test_plain_bottleneck():
 # ---- it learns ----------------------------------------------------------------------------
 
 
-def spectral_l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    window = torch.hann_window(256)
-    sx = torch.stft(x[:, 0], 256, 64, window=window, return_complex=True).abs()
-    sy = torch.stft(y[:, 0], 256, 64, window=window, return_complex=True).abs()
-    return (torch.log(sx + 1e-5) - torch.log(sy + 1e-5)).abs().mean()
-
-
 def test_tiny_autoencoder_fits_a_clip():
     torch.manual_seed(0)
     ae = AudioAutoencoder(
         channels=8, channel_mults=(2, 4), strides=(4, 4), latent_dim=8, res_dilations=(1, 3)
     )
     wav = tone(0.5)
-
-    def loss_fn() -> torch.Tensor:
-        recon, kl = ae(wav)
-        return (recon - wav).abs().mean() + 0.1 * spectral_l1(recon, wav) + 1e-4 * kl
-
-    torch.manual_seed(0)
     with torch.no_grad():
         start = (ae.decode(ae.encode(wav)) - wav).abs().mean().item()
     opt = torch.optim.Adam(ae.parameters(), lr=3e-3)
-    for _ in range(150):
+    for _ in range(100):
         opt.zero_grad()
-        loss_fn().backward()
+        recon, kl = ae(wav)
+        ((recon - wav).abs().mean() + 1e-4 * kl).backward()
         opt.step()
     with torch.no_grad():
         end = (ae.decode(ae.encode(wav)) - wav).abs().mean().item()
-    assert end < start / 4, (start, end)
+    assert end < start / 5, (start, end)
 
 
 # ---- LatentRepresentation -----------------------------------------------------------------

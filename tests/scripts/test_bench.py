@@ -44,18 +44,17 @@ def test_bench_generate(tmp_path, sampler, nfe):
     out = tmp_path / "gen.json"
     run(
         "bench_generate.py",
-        "--sizes",
-        "tiny",
-        "--samplers",
-        sampler,
-        "--steps",
-        "2",
-        "--seconds",
-        "0.5",
-        "--repeats",
-        "1",
-        "--out",
-        str(out),
+        *("--sizes", "tiny", "--batches", "1,2", "--modes", "fp32,bf16,graphs"),
+        *("--sampler", sampler, "--steps", "2", "--seconds", "0.5"),
+        *("--warmup", "0", "--repeats", "1", "--out", str(out)),
     )
-    (row,) = json.loads(out.read_text())["rows"]
-    assert row["sampler"] == sampler and row["nfe"] == nfe and row["rtf"] > 0
+    result = json.loads(out.read_text())
+    rows = {(r["batch"], r["mode"]): r for r in result["rows"]}
+    assert set(rows) == {(1, "fp32"), (1, "bf16"), (2, "fp32"), (2, "bf16")}  # no graphs on CPU
+    assert len(result["skipped"]) == 2 and "CUDA graphs" in result["skipped"][0]
+    for r in rows.values():
+        assert r["nfe"] == nfe and r["rtf"] > 0 and 0 < r["fraction_of_peak"] < 2
+    # FLOPs counted per guided call: twice the batch, twice the FLOPs; tiny ~ 2 x 0.14 GFLOP
+    assert rows[2, "fp32"]["gflop_per_forward"] == pytest.approx(
+        2 * rows[1, "fp32"]["gflop_per_forward"], rel=1e-6
+    )

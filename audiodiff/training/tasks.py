@@ -1,0 +1,98 @@
+"""What ``audiodiff train`` trains: one function per ``conf/task`` option.
+
+Each takes the resolved run config and the set-up data module (plus its own keyword
+arguments from the task config, bound by Hydra as a partial) and returns the LightningModule
+and a one-line summary for the console.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from torch.utils.data import DataLoader
+
+from audiodiff.build import build_denoiser, build_representation
+from audiodiff.codecs.losses import MelLoss, MultiResolutionSTFTLoss
+from audiodiff.data.datamodule import AudioDataModule
+from audiodiff.training.codec_module import CodecModule
+from audiodiff.training.module import DiffusionModule
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+
+
+def _millions(*modules: torch.nn.Module | None) -> float:
+    return sum(p.numel() for m in modules if m is not None for p in m.parameters()) / 1e6
+
+
+def diffusion_task(
+    config: dict[str, Any], datamodule: AudioDataModule
+) -> tuple[DiffusionModule, str]:
+    """A diffusion model on ``representation`` features (``model``, ``diffusion``, ``optim``)."""
+    representation = build_representation(config)
+    denoiser = build_denoiser(config, representation, datamodule.vocab)
+    optim = instantiate(config["optim"])
+    module = DiffusionModule(
+        denoiser=denoiser,
+        representation=representation,
+        loss=instantiate(config["diffusion"]["loss"]),
+        optimizer=optim.optimizer,
+        scheduler=optim.get("scheduler"),
+        ema_decay=config["ema_decay"],
+        val_sigmas=list(config["val_sigmas"]),
+        config=config,
+    )
+    return module, f"training {_millions(denoiser):.2f}M parameters"
+
+
+def codec_task(
+    config: dict[str, Any],
+    datamodule: AudioDataModule,
+    *,
+    stft_loss: MultiResolutionSTFTLoss,
+    mel_loss: MelLoss,
+    optimizer: OptimizerFactory,
+    disc_optimizer: OptimizerFactory,
+    scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+    stft_weight: float = 1.0,
+    mel_weight: float = 45.0,
+    gan_weight: float = 1.0,
+    feature_weight: float = 1.0,
+    aux_weight: float = 0.0,
+    discriminator_weights: Mapping[str, float] | None = None,
+    gan_start_step: int = 0,
+    grad_clip: float | None = None,
+    stats_batches: int = 0,
+) -> tuple[CodecModule, str]:
+    """A waveform codec (``codec``) against ``discriminators`` (null: no adversarial loss)."""
+    codec = instantiate(config["codec"])
+    discriminators = instantiate(config.get("discriminators"))
+    stats_loader = DataLoader(datamodule.train_set, batch_size=datamodule.batch_size)
+    module = CodecModule(
+        codec=codec,
+        discriminators=discriminators,
+        stft_loss=stft_loss,
+        mel_loss=mel_loss,
+        optimizer=optimizer,
+        disc_optimizer=disc_optimizer,
+        scheduler=scheduler,
+        stft_weight=stft_weight,
+        mel_weight=mel_weight,
+        gan_weight=gan_weight,
+        feature_weight=feature_weight,
+        aux_weight=aux_weight,
+        discriminator_weights=discriminator_weights,
+        gan_start_step=gan_start_step,
+        grad_clip=grad_clip,
+        stats_loader=stats_loader,
+        stats_batches=stats_batches,
+        config=config,
+    )
+    gan = (
+        f"{_millions(discriminators):.2f}M discriminator parameters from step {gan_start_step}"
+        if discriminators is not None
+        else "no discriminators"
+    )
+    return module, f"training a {_millions(codec):.2f}M-parameter codec ({gan})"
