@@ -162,10 +162,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-nfe", default="10,20")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     parser.add_argument("--out", default=None, help="JSON (default outputs/bench/samplers_NAME)")
     parser.add_argument("--md", default=None, help="Markdown table (default next to the JSON)")
     parser.add_argument("--png", default=None, help="plot (default docs/img/samplers_NAME.png)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     out = Path(args.out or f"outputs/bench/samplers_{args.name}.json")
     md_path = Path(args.md or out.with_suffix(".md"))
     png = Path(args.png or f"docs/img/samplers_{args.name}.png")

@@ -4,8 +4,8 @@ needs, in the codec interface the training module uses (``reconstruct``, ``fit_s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -79,4 +79,3 @@ class AutoencoderCodec(nn.Module):
         rep.latent_mean.copy_(self.latent_mean)
         rep.latent_std.copy_(self.latent_std)
         return rep
-

@@ -37,7 +37,10 @@ def export(denoiser: nn.Module, config: dict, out_dir: str | Path) -> Path:
 
 
 def export_codec(
-    codec: nn.Module, codec_config: Mapping[str, Any], metadata: Mapping[str, Any], out_dir: str | Path
+    codec: nn.Module,
+    codec_config: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+    out_dir: str | Path,
 ) -> Path:
     """Write ``codec.safetensors`` and ``config.yaml`` ({format, codec, **metadata}) into
     ``out_dir``; ``codec_config`` is the resolved ``_target_`` config that rebuilds ``codec``."""
@@ -61,11 +64,15 @@ def load_codec(path: str | Path) -> nn.Module:
     weights = path / CODEC_WEIGHTS if path.is_dir() else path
     config_path = weights.parent / CONFIG
     if not weights.is_file():
-        raise ConfigError(f"{weights}: not found (expected a codec export: {CODEC_WEIGHTS} + {CONFIG})")
+        raise ConfigError(
+            f"{weights}: not found (expected a codec export: {CODEC_WEIGHTS} + {CONFIG})"
+        )
     with safe_open(str(weights), framework="pt") as f:
         fmt = (f.metadata() or {}).get("format")
     if fmt != CODEC_FORMAT:
-        raise ConfigError(f"{weights}: not a codec export (format {fmt!r}, expected {CODEC_FORMAT})")
+        raise ConfigError(
+            f"{weights}: not a codec export (format {fmt!r}, expected {CODEC_FORMAT})"
+        )
     if not config_path.is_file():
         raise ConfigError(f"{config_path}: not found (a codec export needs it beside the weights)")
     config = yaml.safe_load(config_path.read_text())
