@@ -6,16 +6,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 
 from audiodiff.audio.representation import Representation
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.diffusion.precond import Denoiser
-from audiodiff.errors import ConfigError
+from audiodiff.errors import AudioDiffError, ConfigError
+
+
+def _instantiate(node: Any) -> Any:
+    """``instantiate``, re-raising our own errors (a missing export, ...) unwrapped."""
+    try:
+        return instantiate(node)
+    except InstantiationException as e:
+        if isinstance(e.__cause__, AudioDiffError):
+            raise e.__cause__ from None
+        raise
 
 
 def build_representation(config: Mapping[str, Any]) -> Representation:
-    representation = instantiate(config["representation"])
+    """``representation`` (mel, latent), then ``decoder`` (a partial applied to it) if set."""
+    representation = _instantiate(config["representation"])
+    if config.get("decoder"):
+        representation = instantiate(config["decoder"])(representation)
     if not isinstance(representation, Representation):
         raise ConfigError(f"representation config built a {type(representation).__name__}")
     return representation

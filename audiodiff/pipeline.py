@@ -180,9 +180,21 @@ def _progress(enabled: bool, steps: int):
     return bar, (lambda info: bar.advance(task)) if enabled else None
 
 
-def _from_parts(config: dict, state: dict[str, Tensor], device: str | torch.device) -> Pipeline:
+def _from_parts(
+    config: dict,
+    state: dict[str, Tensor],
+    device: str | torch.device,
+    decoder: Mapping[str, Any] | None = None,
+    autoencoder: str | None = None,
+) -> Pipeline:
     if "vocab" not in config or "model" not in config:
         raise ConfigError("this file has no audiodiff model config (vocab/model missing)")
+    if decoder is not None:  # another decoder than the one the model was trained with
+        config = {**config, "decoder": dict(decoder)}
+    if autoencoder is not None:  # a latent model whose autoencoder export moved
+        if "ckpt" not in config["representation"]:
+            raise ConfigError("autoencoder= applies to latent models only (this one has none)")
+        config = {**config, "representation": {**config["representation"], "ckpt": autoencoder}}
     representation = build_representation(config)
     vocab = LabelVocab(config["vocab"])
     denoiser = build_denoiser(config, representation, vocab)
@@ -195,7 +207,12 @@ def _from_parts(config: dict, state: dict[str, Tensor], device: str | torch.devi
     return Pipeline(denoiser, representation, vocab, config, device)
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "auto") -> Pipeline:
+def load_checkpoint(
+    path: str | Path,
+    device: str | torch.device = "auto",
+    decoder: Mapping[str, Any] | None = None,
+    autoencoder: str | None = None,
+) -> Pipeline:
     """A Lightning checkpoint (``.ckpt``) written by ``audiodiff train``: its EMA weights."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
@@ -206,10 +223,15 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "auto") -> Pi
         raise ConfigError(f"{path}: not an audiodiff checkpoint")
     prefix = "ema.module."
     state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
-    return _from_parts(meta["config"], state, device)
+    return _from_parts(meta["config"], state, device, decoder, autoencoder)
 
 
-def load_export(path: str | Path, device: str | torch.device = "auto") -> Pipeline:
+def load_export(
+    path: str | Path,
+    device: str | torch.device = "auto",
+    decoder: Mapping[str, Any] | None = None,
+    autoencoder: str | None = None,
+) -> Pipeline:
     """A ``model.safetensors`` + ``config.yaml`` pair (a folder or the .safetensors file)."""
     from safetensors.torch import load_file
 
@@ -220,14 +242,24 @@ def load_export(path: str | Path, device: str | torch.device = "auto") -> Pipeli
         if not needed.is_file():
             raise ConfigError(f"{needed}: not found (expected model.safetensors + config.yaml)")
     config = yaml.safe_load((folder / "config.yaml").read_text())
-    return _from_parts(config, load_file(str(weights)), device)
+    return _from_parts(config, load_file(str(weights)), device, decoder, autoencoder)
 
 
-def load(path: str | Path, device: str | torch.device = "auto") -> Pipeline:
-    """Load a trained model from a ``.ckpt``, a ``.safetensors`` file or an export folder."""
+def load(
+    path: str | Path,
+    device: str | torch.device = "auto",
+    decoder: Mapping[str, Any] | None = None,
+    autoencoder: str | None = None,
+) -> Pipeline:
+    """Load a trained model from a ``.ckpt``, a ``.safetensors`` file or an export folder.
+
+    ``decoder`` (a ``conf/decoder`` config, e.g. ``{"_target_":
+    "audiodiff.codecs.decoders.vocoder", "_partial_": True, "ckpt": PATH}``) replaces the
+    decoder the model was trained with; ``autoencoder`` points a latent model at its
+    autoencoder export when that moved."""
     path = Path(path)
     if not path.exists():
         raise AudioDiffError(f"{path}: no such checkpoint or model folder")
     if path.is_dir() or path.suffix == ".safetensors":
-        return load_export(path, device)
-    return load_checkpoint(path, device)
+        return load_export(path, device, decoder, autoencoder)
+    return load_checkpoint(path, device, decoder, autoencoder)

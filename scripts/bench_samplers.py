@@ -76,7 +76,8 @@ def conditions(pipe, prompts: str | None, n: int) -> dict | None:
 
 def decode(pipe, x: torch.Tensor) -> torch.Tensor:
     torch.manual_seed(0)  # whatever randomness a decoder has, the same for every run
-    return pipe.decode(x).clamp(-1, 1)
+    # a diverged run (huge x) decodes to inf/NaN: count it as silence, not as a crash
+    return pipe.decode(x).nan_to_num(0.0, 0.0, 0.0).clamp(-1, 1)
 
 
 def evaluate(pipe, wav: torch.Tensor, cond: dict | None, reference_dir: str) -> dict:

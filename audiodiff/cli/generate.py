@@ -38,6 +38,7 @@ class Options:
     cfg_scale: float
     prompts: str | None
     device: str
+    autoencoder: str | None
     fast: FastPath = field(default_factory=FastPath)
 
 
@@ -74,7 +75,8 @@ def read_prompts(path: Path, default_n: int) -> list[tuple[dict[str, Any], int]]
 
 def run(cfg: DictConfig) -> None:
     console = Console()
-    pipe = load(cfg.ckpt, device=cfg.device).set_fast(FastPath(**cfg.fast))
+    decoder = OmegaConf.to_container(cfg.decoder, resolve=True) if cfg.get("decoder") else None
+    pipe = load(cfg.ckpt, cfg.device, decoder, cfg.autoencoder).set_fast(FastPath(**cfg.fast))
     options = OmegaConf.to_container(cfg.sampler.options, resolve=True)
     cond = OmegaConf.to_container(cfg.cond, resolve=True)
     prompts = read_prompts(find_prompts(cfg.prompts), cfg.n) if cfg.prompts else [(cond, cfg.n)]
@@ -127,6 +129,7 @@ def run(cfg: DictConfig) -> None:
         "steps": cfg.steps,
         "schedule": cfg.sampler.schedule,
         "options": options,
+        "decoder": pipe.config.get("decoder") or "the representation's own",
         "fast": OmegaConf.to_container(cfg.fast),
         "cfg_scale": cfg.cfg_scale,
         "seed": cfg.seed,
