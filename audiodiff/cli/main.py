@@ -17,6 +17,7 @@ from audiodiff.errors import AudioDiffError, ConfigError
 # command words -> (module with run(cfg), config name in conf/, one-line help)
 COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("data", "synth"): ("audiodiff.cli.synth", "synth", "build the built-in synthetic dataset"),
+    ("data", "encode"): ("audiodiff.cli.encode", "encode", "pre-encode a dataset (mel/latents)"),
     ("evaluate",): ("audiodiff.cli.evaluate", "evaluate", "score generated or restored audio"),
     ("train",): ("audiodiff.cli.train", "train", "train a diffusion model (Lightning + Hydra)"),
     ("generate",): ("audiodiff.cli.generate", "generate", "generate clips from a trained model"),
