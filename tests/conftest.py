@@ -10,3 +10,30 @@ def synth_dir(tmp_path_factory) -> Path:
     """A small built-in synth set (24 clips, 3 of each instrument), built once per session."""
     root = tmp_path_factory.mktemp("synth")
     return build_synth(root, SynthSpec(n=24, max_seconds=1.2), progress=False)
+
+
+@pytest.fixture(scope="session")
+def autoencoder_export(tmp_path_factory) -> Path:
+    """An untrained tiny autoencoder export (8 latent channels, hop 256, 16 kHz) with stats."""
+    import torch
+    from hydra.utils import instantiate
+
+    from audiodiff.codecs.autoencoder_codec import AutoencoderCodec
+    from audiodiff.training.export import export_codec
+
+    ae = {
+        "_target_": "audiodiff.codecs.autoencoder.AudioAutoencoder",
+        "channels": 4,
+        "channel_mults": [1, 1, 1, 1],
+        "latent_dim": 8,
+    }
+    torch.manual_seed(0)
+    codec = AutoencoderCodec(instantiate(ae), sample_rate=16000)
+    codec.fit_stats([0.1 * torch.randn(2, 1, 4096)])
+    config = {
+        "_target_": "audiodiff.codecs.autoencoder_codec.AutoencoderCodec",
+        "autoencoder": ae,
+        "sample_rate": 16000,
+    }
+    folder = tmp_path_factory.mktemp("autoencoder")
+    return export_codec(codec, config, codec.export_metadata(), folder)

@@ -28,8 +28,10 @@ def test_primary_configs_compose_and_resolve(name):
 
 
 @pytest.mark.parametrize("option", GROUPS["representation"])
-def test_representations_instantiate(option):
+def test_representations_instantiate(option, autoencoder_export):
     cfg = compose("roundtrip", [f"representation={option}"])
+    if cfg.representation.get("ckpt"):  # latents need a trained autoencoder's export
+        cfg.representation.ckpt = str(autoencoder_export)
     rep = instantiate(cfg.representation)
     assert isinstance(rep, Representation) and rep.sample_rate == cfg.representation.sample_rate
 
@@ -91,7 +93,7 @@ def test_trainers_instantiate(option, tmp_path):
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_trains_one_step(experiment, synth_dir, tmp_path):
+def test_every_experiment_trains_one_step(experiment, synth_dir, autoencoder_export, tmp_path):
     """A CPU fast_dev_run of each experiment (style habit 7: keeps _target_ strings fresh)."""
     from audiodiff.cli.main import main
 
@@ -110,4 +112,6 @@ def test_every_experiment_trains_one_step(experiment, synth_dir, tmp_path):
         "callbacks.preview=null",
         "data.batch_size=2",
     ]
+    if compose("train", [f"experiment={experiment}"]).representation.get("ckpt"):
+        overrides.append(f"representation.ckpt={autoencoder_export}")  # latent models
     assert main(["train", *overrides]) == 0
