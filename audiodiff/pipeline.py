@@ -95,13 +95,11 @@ class Pipeline:
         cfg_scale: float | None = None,
         seed: int = 0,
         progress: bool = False,
-        *,
-        options: Mapping[str, Any] | None = None,
+        **schedule: Any,
     ) -> Tensor:
-        """wav: [n, 1, round(seconds * sample_rate)]: ``sample`` then the decoder."""
-        x = self.sample(
-            n, seconds, cond, sampler, steps, cfg_scale, seed, progress, options=options
-        )
+        """wav: [n, 1, round(seconds * sample_rate)]: ``sample`` then the decoder; keyword
+        arguments (options, schedule, rho, sigma_min, sigma_max) as in ``sample``."""
+        x = self.sample(n, seconds, cond, sampler, steps, cfg_scale, seed, progress, **schedule)
         return self.decode(x)[..., : round(seconds * self.sample_rate)].float()
 
     def sample(
@@ -116,18 +114,28 @@ class Pipeline:
         progress: bool = False,
         *,
         options: Mapping[str, Any] | None = None,
+        schedule: str | None = None,
+        rho: float | None = None,
+        sigma_min: float | None = None,
+        sigma_max: float | None = None,
     ) -> Tensor:
         """x: [n, C, T] in representation space. Clip i starts from noise seeded ``seed + i``,
         so with a deterministic solver a clip does not depend on n or on the batch it was
         drawn in. Clips are drawn ``self.fast.batch_size`` at a time. ``options`` are the
-        solver's keyword options; without a sampler name the configured sampler and its
-        options are used."""
+        solver's keyword options. Unset settings come from the model's sampler config when
+        ``sampler`` is None or that sampler, else Karras (rho 7); the sigma range from the
+        model's diffusion config."""
         if n < 1 or seconds <= 0:
             raise ConfigError(f"need n >= 1 and seconds > 0, got n={n}, seconds={seconds}")
-        defaults = self.config.get("sampler", {})
+        configured = defaults = self.config.get("sampler", {})
         diffusion = self.config["diffusion"]
-        if sampler is None or sampler == defaults.get("name"):
-            options = {**(defaults.get("options") or {}), **(options or {})}
+        if sampler is not None and sampler != defaults.get("name"):
+            defaults = {}  # another solver: none of the configured one's settings apply
+        options = {**(defaults.get("options") or {}), **(options or {})}
+        schedule = schedule or defaults.get("schedule") or "karras"
+        rho = float(rho if rho is not None else defaults.get("rho") or 7.0)
+        sigma_min = float(sigma_min or defaults.get("sigma_min") or diffusion["sigma_min"])
+        sigma_max = float(sigma_max or defaults.get("sigma_max") or diffusion["sigma_max"])
         frames = max(1, math.ceil(seconds * self.representation.frame_rate))
         labels = self.encode_cond(cond, n) if self.vocab.labels else None
         steps = steps or int(defaults.get("steps", 20))
@@ -146,16 +154,16 @@ class Pipeline:
                         self._sampling_denoiser,
                         shape,
                         cond=chunk_cond,
-                        sampler=sampler or defaults.get("name", "dpmpp_2m"),
+                        sampler=sampler or configured.get("name", "dpmpp_2m"),
                         steps=steps,
                         options=options,
                         cfg_scale=float(
-                            defaults.get("cfg_scale", 1.0) if cfg_scale is None else cfg_scale
+                            configured.get("cfg_scale", 1.0) if cfg_scale is None else cfg_scale
                         ),
-                        schedule=defaults.get("schedule", "karras"),
-                        rho=float(defaults.get("rho", 7.0)),
-                        sigma_min=float(diffusion["sigma_min"]),
-                        sigma_max=float(diffusion["sigma_max"]),
+                        schedule=schedule,
+                        rho=rho,
+                        sigma_min=sigma_min,
+                        sigma_max=sigma_max,
                         noise=seeded_noise(shape, [seed + start + i for i in range(size)]),
                         seed=seed + start,
                         device=self.device,

@@ -11,7 +11,8 @@ run: relative error in the model's space ||x - x_ref|| / ||x_ref|| (mean over cl
 multi-resolution STFT distance to the reference after decoding (the same deterministic
 decoder for both), and for ``--eval-solvers`` at ``--eval-nfe`` the ``evaluate`` metrics
 (FD against ``--reference-dir``; pitch hit rate when the prompts carry a ``pitch``).
-A solver spec is ``name[:key=value...]``: ``schedule=`` and ``rho=`` pick the step schedule,
+A solver spec is ``name[:key=value...]``: ``schedule=``, ``rho=``, ``sigma_min=`` and
+``sigma_max=`` set the step schedule,
 other keys are solver options, e.g. ``unipc:order=3`` or ``dpmpp_2m:schedule=exponential``.
 Stochastic solvers draw other samples than the ODE: their distance to the reference is not a
 convergence measure (marked in the table). Writes JSON, a Markdown table and a PNG plot.
@@ -40,9 +41,13 @@ from audiodiff.metrics.paired import multi_resolution_stft_distance
 from audiodiff.sampling.solvers import nfe
 
 DETERMINISTIC = "euler,heun,dpmpp_2m,dpmpp_2s,dpmpp_3m,unipc,unipc:order=3,lms,plms"
-LOW_NFE = "dpmpp_2m:schedule=exponential,unipc:schedule=exponential,dpmpp_2m:rho=3"
+LOW_NFE = (
+    "lms:schedule=exponential:sigma_min=0.05,dpmpp_2m:schedule=exponential:sigma_min=0.05,"
+    "unipc:schedule=exponential,dpmpp_2m:schedule=exponential"
+)
 STOCHASTIC = {"euler_ancestral", "dpmpp_2m_sde", "edm_stochastic"}
 TWO_EVALS = {"heun", "dpmpp_2s", "edm_stochastic"}
+SCHEDULE_KEYS = ("schedule", "rho", "sigma_min", "sigma_max")
 
 
 def parse_spec(spec: str) -> tuple[str, dict, dict]:
@@ -52,7 +57,7 @@ def parse_spec(spec: str) -> tuple[str, dict, dict]:
     for pair in pairs:
         key, value = pair.split("=", 1)
         value = float(value) if "." in value else int(value) if value.isdigit() else value
-        (schedule if key in ("schedule", "rho") else options)[key] = value
+        (schedule if key in SCHEDULE_KEYS else options)[key] = value
     return name, schedule, options
 
 
@@ -106,15 +111,23 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for spec in dict.fromkeys(r["spec"] for r in rows):
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    specs = list(dict.fromkeys(r["spec"] for r in rows))
+    colors = plt.cm.tab20(range(len(specs)))
+    for spec, color in zip(specs, colors, strict=True):
         pts = sorted((r["nfe"], r["rel_error"], r["mrstft"]) for r in rows if r["spec"] == spec)
         style = "--" if parse_spec(spec)[0] in STOCHASTIC else "-"
         for ax, k in zip(axes, (1, 2), strict=True):
-            ax.plot([p[0] for p in pts], [p[k] for p in pts], style, marker="o", label=spec)
+            ax.plot(
+                [p[0] for p in pts], [p[k] for p in pts], style, marker="o", label=spec, c=color
+            )
     for ax, ylabel in zip(axes, ("relative error in model space", "MR-STFT distance"), strict=True):
         ax.set(xscale="log", yscale="log", xlabel="network evaluations (NFE)", ylabel=ylabel)
         ax.grid(True, which="both", alpha=0.3)
+        nfes = {r["nfe"] for r in rows}
+        ticks = sorted(n for n in nfes if n + 1 not in nfes)  # 2-stage solvers run 2N - 1
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
     axes[0].axhline(0.05, color="grey", lw=0.8)
     axes[0].axhline(0.15, color="grey", lw=0.8)
     axes[1].legend(fontsize=7, ncol=2)
@@ -182,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     labels = pipe.encode_cond(cond, args.n) if cond else None
     noise = seeded_noise(shape, list(range(args.n)))
 
+    sigma_range = {k: float(diffusion[k]) for k in ("sigma_min", "sigma_max")}
+
     def run(name: str, steps: int, schedule: dict, options: dict) -> torch.Tensor:
         chunks = []
         for s in range(0, args.n, args.batch):
@@ -195,12 +210,10 @@ def main(argv: list[str] | None = None) -> None:
                     steps=steps,
                     options=options,
                     cfg_scale=args.cfg_scale,
-                    sigma_min=float(diffusion["sigma_min"]),
-                    sigma_max=float(diffusion["sigma_max"]),
                     noise=noise[s : s + args.batch],
                     seed=s,
                     device=args.device,
-                    **schedule,
+                    **{**sigma_range, **schedule},
                 ).cpu()
             )
         return torch.cat(chunks)

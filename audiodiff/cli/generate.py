@@ -96,6 +96,10 @@ def run(cfg: DictConfig) -> None:
             seed,
             progress=True,
             options=options,
+            schedule=cfg.sampler.schedule,
+            rho=cfg.sampler.rho,
+            sigma_min=cfg.sampler.get("sigma_min"),
+            sigma_max=cfg.sampler.get("sigma_max"),
         )
         wav = pipe.decode(x)[..., : round(cfg.seconds * pipe.sample_rate)].clamp(-1, 1)
         label = "_".join(str(v) for v in c.values() if v is not None) or "uncond"
@@ -128,6 +132,7 @@ def run(cfg: DictConfig) -> None:
         "sampler": cfg.sampler.name,
         "steps": cfg.steps,
         "schedule": cfg.sampler.schedule,
+        "sigma_min": cfg.sampler.get("sigma_min"),
         "options": options,
         "decoder": pipe.config.get("decoder") or "the representation's own",
         "fast": OmegaConf.to_container(cfg.fast),

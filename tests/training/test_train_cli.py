@@ -257,3 +257,12 @@ def test_generate_cli_sampler_options_and_fast_block(run, tmp_path, capsys):
     assert "needs a CUDA device" in capsys.readouterr().err
     assert main([*base, "sampler.options.eta=1", f"out={tmp_path / 'g3'}"]) == 2
     assert "sampler.options.eta" in capsys.readouterr().err  # dpmpp_2m has no options
+
+
+def test_schedule_settings_reach_the_sampler(run):
+    pipe = audiodiff.load(str(run / "model"), device="cpu")
+    kwargs = dict(n=1, seconds=0.3, steps=4, cond={"instrument": "bell"}, seed=1, sampler="lms")
+    karras = pipe.sample(**kwargs)
+    assert torch.equal(karras, pipe.sample(**kwargs, schedule="karras", rho=7.0))
+    for change in ({"schedule": "exponential"}, {"sigma_min": 0.05}, {"rho": 3.0}):
+        assert not torch.allclose(karras, pipe.sample(**kwargs, **change), atol=1e-4), change
