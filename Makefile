@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install demo test test-all bench lint format clean
+.PHONY: install demo test test-all bench bench-samplers data-real lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,21 @@ bench: $(STAMP)
 	$(PY) scripts/bench_representation.py
 	$(PY) scripts/bench_train.py
 	$(PY) scripts/bench_generate.py
+	$(PY) scripts/bench_overhead.py --modes free --threads 1
+
+# quality versus steps on the trained demo model (run `make demo` first; ~10 min)
+bench-samplers: $(STAMP)
+	@test -f outputs/demo/run/model/model.safetensors || \
+		{ echo "no demo model: run 'make demo' first"; exit 2; }
+	$(PY) scripts/bench_samplers.py --ckpt outputs/demo/run/model --prompts synth_grid \
+		--reference-dir data/synth_heldout --name demo
+
+# real audio from Debian packages (apt-get install fluidsynth fluid-soundfont-gm espeak-ng)
+data-real: $(STAMP)
+	$(PY) scripts/make_real_sets.py music --out data/music
+	$(PY) scripts/make_real_sets.py music --seed 1 --n 100 --out data/music_heldout
+	$(PY) scripts/make_real_sets.py speech --out data/speech
+	$(PY) scripts/make_real_sets.py speech --seed 1 --n 80 --out data/speech_heldout
 
 lint: $(STAMP)
 	$(PY) -m ruff check audiodiff tests scripts
