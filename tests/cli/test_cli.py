@@ -25,7 +25,7 @@ def test_help_lists_commands(capsys):
     code, out, _ = run_cli(capsys, "--help")
     assert code == 0 and "data synth" in out and "evaluate" in out and "roundtrip" in out
     code, out, _ = run_cli(capsys, "evaluate", "--help")
-    assert code == 0 and "generated: ???" in out and "representation   mel" in out
+    assert code == 0 and "generated: ???" in out and "representation   latent, mel" in out
 
 
 def test_unknown_command_and_option(capsys):
