@@ -5,6 +5,17 @@ import pytest
 from audiodiff.data.synth import SynthSpec, build_synth
 
 
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: tiny convolutions only lose to OpenMP sync on a 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:
     """A small built-in synth set (24 clips, 3 of each instrument), built once per session."""

@@ -16,13 +16,7 @@ from audiodiff.codecs.autoencoder import (
 SR = 16000
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: tiny convs only lose to OpenMP sync on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def tiny(bottleneck: str = "kl", strides: tuple[int, ...] = (2, 4)) -> AudioAutoencoder:

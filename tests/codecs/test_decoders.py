@@ -8,7 +8,6 @@ import audiodiff
 from audiodiff.build import build_denoiser, build_representation
 from audiodiff.cli.config import config_dir
 from audiodiff.cli.main import main
-from audiodiff.codecs.autoencoder_codec import AutoencoderCodec
 from audiodiff.codecs.decoders import VocodedMel
 from audiodiff.codecs.mel_vocoder import MelVocoder
 from audiodiff.codecs.vocoder import VocosVocoder
@@ -26,12 +25,7 @@ AE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +36,6 @@ def vocoder_dir(tmp_path_factory):
     codec = MelVocoder(instantiate(MEL), VocosVocoder(dim=16, num_layers=1))
     config = {"_target_": "audiodiff.codecs.mel_vocoder.MelVocoder", "mel": MEL, "vocoder": VOCODER}
     return export_codec(codec, config, codec.export_metadata(), tmp_path_factory.mktemp("voc"))
-
-
-@pytest.fixture(scope="module")
-def autoencoder_dir(tmp_path_factory):
-    from hydra.utils import instantiate
-
-    torch.manual_seed(0)
-    codec = AutoencoderCodec(instantiate(AE), sample_rate=16000)
-    codec.fit_stats([0.1 * torch.randn(2, 1, 4096)])
-    config = {
-        "_target_": "audiodiff.codecs.autoencoder_codec.AutoencoderCodec",
-        "autoencoder": AE,
-        "sample_rate": 16000,
-    }
-    return export_codec(codec, config, codec.export_metadata(), tmp_path_factory.mktemp("ae"))
 
 
 def decoder(ckpt) -> dict:
@@ -82,10 +61,10 @@ def test_vocoder_refuses_other_mel_settings_and_missing_exports(vocoder_dir, tmp
         build_representation({"representation": MEL, "decoder": decoder(tmp_path / "nope")})
 
 
-def test_latent_representation_from_an_autoencoder_export(autoencoder_dir, vocoder_dir):
+def test_latent_representation_from_an_autoencoder_export(autoencoder_export, vocoder_dir):
     cfg = {
         "_target_": "audiodiff.codecs.decoders.latent",
-        "ckpt": str(autoencoder_dir),
+        "ckpt": str(autoencoder_export),
         "sample_rate": 16000,
     }
     rep = build_representation({"representation": cfg})
@@ -152,7 +131,7 @@ def test_generate_with_a_missing_decoder_checkpoint_is_one_clear_line(
     assert "decoder.ckpt=" in err and not (tmp_path / "g").exists()
 
 
-def test_latent_model_generates_and_autoencoder_override(autoencoder_dir, tmp_path):
+def test_latent_model_generates_and_autoencoder_override(autoencoder_export, tmp_path):
     cfg = {
         "_target_": "audiodiff.codecs.decoders.latent",
         "ckpt": str(tmp_path / "moved"),
@@ -160,11 +139,11 @@ def test_latent_model_generates_and_autoencoder_override(autoencoder_dir, tmp_pa
     }
     import shutil
 
-    shutil.copytree(autoencoder_dir, tmp_path / "moved")
+    shutil.copytree(autoencoder_export, tmp_path / "moved")
     folder = model_export(tmp_path, cfg, None)
     shutil.rmtree(tmp_path / "moved")
     with pytest.raises(ConfigError, match="autoencoder export not found"):
         audiodiff.load(folder, device="cpu")
-    pipe = audiodiff.load(folder, device="cpu", autoencoder=str(autoencoder_dir))
+    pipe = audiodiff.load(folder, device="cpu", autoencoder=str(autoencoder_export))
     assert pipe.representation.channels == 8
     assert pipe.generate(1, seconds=0.2, seed=0).shape == (1, 1, 3200)

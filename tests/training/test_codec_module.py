@@ -28,12 +28,7 @@ SR = 16000
 N = 4096  # 0.256 s: 16 mel frames
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def vocoder_config() -> dict:
