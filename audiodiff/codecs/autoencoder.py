@@ -2,7 +2,10 @@
 
 A 1-D convolutional encoder (residual units + Snake + strided convs) maps a waveform to a
 latent sequence at ``sample_rate / prod(strides)`` frames per second; a mirrored decoder with
-transposed convs maps it back (the DAC layout, Kumar et al. 2023, without the quantiser).
+transposed convs maps it back (the DAC layout, Kumar et al. 2023, without the quantiser), or,
+with ``decoder="istft"``, a Vocos-style head runs at the latent frame rate and predicts the
+STFT (hop = the encoder's hop) that an inverse STFT turns into samples (as Vocos decodes
+EnCodec tokens, Siuzdak 2023): no full-rate layers, so it trains and decodes much faster.
 ``LatentRepresentation`` wraps a trained autoencoder plus latent normalisation statistics so
 the diffusion model sees ~zero-mean, unit-variance latents.
 """
@@ -19,8 +22,10 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from audiodiff.audio.representation import Representation
+from audiodiff.codecs.vocoder import VocosVocoder
 
 Bottleneck = Literal["kl", "plain"]
+DecoderKind = Literal["conv", "istft"]
 
 
 def snake(x: Tensor, alpha: Tensor) -> Tensor:
@@ -184,6 +189,10 @@ class AudioAutoencoder(nn.Module):
 
     The output layer is linear (no tanh): tanh squashes peaks near full scale and its vanishing
     gradient there slows learning of loud material; clip at write time instead.
+
+    ``decoder="istft"`` replaces the mirrored decoder by a ``VocosVocoder`` on the latents
+    (``istft_dim`` wide, ``istft_layers`` ConvNeXt blocks, FFT size ``4 * hop_length``,
+    summed phase increments); encode is unchanged.
     """
 
     def __init__(
@@ -197,6 +206,9 @@ class AudioAutoencoder(nn.Module):
         weight_norm: bool = True,
         logvar_min: float = -30.0,
         logvar_max: float = 20.0,
+        decoder: DecoderKind = "conv",
+        istft_dim: int = 256,
+        istft_layers: int = 8,
     ) -> None:
         super().__init__()
         if len(channel_mults) != len(strides):
@@ -207,6 +219,8 @@ class AudioAutoencoder(nn.Module):
             raise ValueError(f"strides must be >= 1, got {strides}")
         if bottleneck not in ("kl", "plain"):
             raise ValueError(f"bottleneck must be 'kl' or 'plain', got {bottleneck!r}")
+        if decoder not in ("conv", "istft"):
+            raise ValueError(f"decoder must be 'conv' or 'istft', got {decoder!r}")
         self.channels = channels
         self.channel_mults = tuple(channel_mults)
         self.strides = tuple(strides)
@@ -216,6 +230,9 @@ class AudioAutoencoder(nn.Module):
         self.weight_norm = weight_norm
         self.logvar_min = logvar_min
         self.logvar_max = logvar_max
+        self.decoder_kind = decoder
+        self.istft_dim = istft_dim
+        self.istft_layers = istft_layers
 
         widths = [channels, *(channels * m for m in channel_mults)]
         wn = weight_norm
@@ -231,6 +248,16 @@ class AudioAutoencoder(nn.Module):
             Snake(widths[-1]),
             _conv(widths[-1], enc_out, 3, padding=1, weight_norm=wn),
         )
+        if decoder == "istft":
+            self.decoder = VocosVocoder(
+                n_mels=latent_dim,
+                dim=istft_dim,
+                num_layers=istft_layers,
+                n_fft=4 * self.hop_length,
+                hop_length=self.hop_length,
+                phase="increment",
+            )
+            return
         self.decoder = nn.Sequential(
             _conv(latent_dim, widths[-1], 7, padding=3, weight_norm=wn),
             *[
@@ -260,6 +287,9 @@ class AudioAutoencoder(nn.Module):
             "weight_norm": self.weight_norm,
             "logvar_min": self.logvar_min,
             "logvar_max": self.logvar_max,
+            "decoder": self.decoder_kind,
+            "istft_dim": self.istft_dim,
+            "istft_layers": self.istft_layers,
         }
 
     def _pad_to_hop(self, wav: Tensor) -> Tensor:

@@ -33,6 +33,8 @@ class MelVocoder(nn.Module):
             )
         self.mel = mel
         self.vocoder = vocoder
+        if vocoder.magnitude_prior:
+            vocoder.use_mel_prior(mel)
 
     @property
     def sample_rate(self) -> int:

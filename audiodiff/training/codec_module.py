@@ -27,6 +27,7 @@ from audiodiff.codecs.discriminators import Discriminators
 from audiodiff.codecs.losses import (
     MelLoss,
     MultiResolutionSTFTLoss,
+    PhaseDerivativeLoss,
     discriminator_hinge_loss,
     feature_matching_loss,
     generator_hinge_loss,
@@ -81,6 +82,8 @@ class CodecModule(L.LightningModule):
         stats_loader: Iterable[dict] | None = None,
         stats_batches: int = 0,
         config: dict | None = None,
+        phase_loss: PhaseDerivativeLoss | None = None,
+        phase_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -102,6 +105,8 @@ class CodecModule(L.LightningModule):
         self.stats_loader = stats_loader
         self.stats_batches = stats_batches
         self.config = config or {}
+        self.phase_loss = phase_loss
+        self.phase_weight = phase_weight
 
     def adversarial(self) -> bool:
         """Whether this step trains the GAN: discriminators exist and the warm-up is over."""
@@ -116,6 +121,8 @@ class CodecModule(L.LightningModule):
             "mel": self.mel_loss(wav_hat, target),
             "aux": aux,
         }
+        if self.phase_loss is not None:
+            losses["phase"] = self.phase_loss(wav_hat, target)
         return wav_hat, losses
 
     def _weighted(self, per_disc: dict[str, Tensor]) -> Tensor:
@@ -151,6 +158,8 @@ class CodecModule(L.LightningModule):
             + self.mel_weight * losses["mel"]
             + self.aux_weight * losses["aux"]
         )
+        if "phase" in losses:
+            g_loss = g_loss + self.phase_weight * losses["phase"]
         if adversarial:
             self.discriminators.requires_grad_(False)  # no discriminator grads from L_G
             with torch.no_grad():
@@ -184,6 +193,8 @@ class CodecModule(L.LightningModule):
         self.log("val/loss", losses["stft"], prog_bar=True, batch_size=n, sync_dist=True)
         self.log("val/mel", losses["mel"], batch_size=n, sync_dist=True)
         self.log("val/aux", losses["aux"], batch_size=n, sync_dist=True)
+        if "phase" in losses:
+            self.log("val/phase", losses["phase"], batch_size=n, sync_dist=True)
 
     def configure_optimizers(self) -> Any:
         optimizers = [self.optimizer_factory(self.codec.parameters())]

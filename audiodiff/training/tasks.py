@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
 from audiodiff.build import build_denoiser, build_representation
-from audiodiff.codecs.losses import MelLoss, MultiResolutionSTFTLoss
+from audiodiff.codecs.losses import MelLoss, MultiResolutionSTFTLoss, PhaseDerivativeLoss
 from audiodiff.data.datamodule import AudioDataModule
 from audiodiff.training.codec_module import CodecModule
 from audiodiff.training.module import DiffusionModule
@@ -65,6 +65,8 @@ def codec_task(
     gan_start_step: int = 0,
     grad_clip: float | None = None,
     stats_batches: int = 0,
+    phase_loss: PhaseDerivativeLoss | None = None,
+    phase_weight: float = 0.0,
 ) -> tuple[CodecModule, str]:
     """A waveform codec (``codec``) against ``discriminators`` (null: no adversarial loss)."""
     codec = instantiate(config["codec"])
@@ -89,6 +91,8 @@ def codec_task(
         stats_loader=stats_loader,
         stats_batches=stats_batches,
         config=config,
+        phase_loss=phase_loss,
+        phase_weight=phase_weight,
     )
     gan = (
         f"{_millions(discriminators):.2f}M discriminator parameters from step {gan_start_step}"

@@ -6,6 +6,7 @@ import torch
 from audiodiff.codecs.losses import (
     MelLoss,
     MultiResolutionSTFTLoss,
+    PhaseDerivativeLoss,
     discriminator_hinge_loss,
     feature_matching_loss,
     generator_hinge_loss,
@@ -91,3 +92,32 @@ def test_feature_matching():
     real = [[f.clone().requires_grad_() for f in fs] for fs in feats]
     feature_matching_loss(real, fake).backward()
     assert real[0][0].grad is None and fake[0][0].grad is not None  # real side detached
+
+
+def test_phase_derivative_loss_sees_frequency_not_phase_offset():
+    loss = PhaseDerivativeLoss()
+    t = torch.arange(16000) / 16000
+
+    def sine(f0: float, phase: float = 0.0) -> torch.Tensor:
+        return torch.sin(2 * math.pi * f0 * t + phase)[None, None]
+
+    ref = sine(440.0)
+    assert loss(ref, ref).item() == pytest.approx(0.0, abs=1e-5)
+    # a constant phase offset and a different gain leave every advance unchanged (up to the
+    # reflect-padded edge frames)
+    assert loss(0.3 * sine(440.0, 1.0), ref).item() < 0.02
+    # a slightly wrong frequency advances the wrong amount every frame
+    detuned = loss(sine(445.0), ref).item()
+    assert detuned > 0.1, detuned
+    # random phases (noise with the target's magnitude is not needed: plain noise) are ~1 off
+    noise = loss(torch.randn(1, 1, 16000), ref).item()
+    assert 0.5 < noise < 1.5, noise
+    assert 0.0 <= detuned <= 2.0
+
+
+def test_phase_derivative_loss_has_finite_gradients_on_silence():
+    loss = PhaseDerivativeLoss(resolutions=((512, 128), (1024, 256)))
+    pred = torch.zeros(1, 1, 8000, requires_grad=True)
+    target = torch.randn(1, 1, 8000)
+    loss(pred, target).backward()
+    assert torch.isfinite(pred.grad).all()

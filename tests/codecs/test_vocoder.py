@@ -52,7 +52,7 @@ def test_synthesis_inverts_the_true_spectrum():
 def test_head_output_flows_through_synthesis():
     # A head that outputs the true log-magnitude/phase (set through its bias) reproduces one
     # stationary frame's content: checks the split into (log_mag, phase) and its order.
-    voc = tiny()
+    voc = VocosVocoder(dim=32, intermediate_dim=64, num_layers=2, phase="absolute")
     frames = 12
     wav = harmonic_clip(frames * HOP)
     spec = stft(wav[:, 0], 1024, HOP, torch.hann_window(1024))[..., :frames]
@@ -63,6 +63,63 @@ def test_head_output_flows_through_synthesis():
         out = voc(torch.randn(1, 80, frames))
         direct = voc.synthesize(*target[..., 5:6].expand(-1, -1, frames).chunk(2, dim=1))
     torch.testing.assert_close(out, direct)
+
+
+def steady_tone_rms(phase: str, bin_index: int = 10) -> float:
+    """RMS of the middle of a vocoder output whose head emits, every frame, bin ``bin_index``
+    of a steady bin-centred tone's spectrum (the other bins silent) and a zero phase output,
+    over the RMS of that one bin synthesised with its true phases."""
+    voc = VocosVocoder(dim=32, intermediate_dim=64, num_layers=2, phase=phase)
+    frames, n_fft = 64, 1024
+    t = torch.arange(frames * HOP) / 16000
+    wav = torch.sin(2 * math.pi * bin_index * 16000 / n_fft * t)[None, None]
+    spec = stft(wav[:, 0], n_fft, HOP, torch.hann_window(n_fft))[..., :frames]
+    one_bin = torch.full_like(spec.real, -30.0)
+    one_bin[:, bin_index] = spec[:, bin_index].abs().log()
+    reference = voc.synthesize(one_bin, spec.angle())
+    with torch.no_grad():
+        voc.head.weight.zero_()
+        voc.head.bias.copy_(torch.cat([one_bin[0, :, frames // 2], torch.zeros(n_fft // 2 + 1)]))
+        out = voc(torch.randn(1, 80, frames))
+    mid = slice(16 * HOP, 48 * HOP)
+    return (out[..., mid].pow(2).mean().sqrt() / reference[..., mid].pow(2).mean().sqrt()).item()
+
+
+def test_increment_phase_holds_a_steady_tone():
+    # A shift-equivariant trunk outputs the same thing every frame on a steady input. With
+    # phase increments that is a steady advance, which overlap-adds to the steady tone; with
+    # absolute phases (Vocos) a tone whose advance is pi per frame (bin 10, hop n_fft/4)
+    # cancels itself.
+    assert 0.99 < steady_tone_rms("increment") < 1.01
+    assert steady_tone_rms("absolute") < 0.05
+    with pytest.raises(ValueError, match="phase"):
+        VocosVocoder(phase="wrapped")
+
+
+def test_magnitude_prior_is_the_mel_pseudo_inverse():
+    rep = MelRepresentation()
+    wav = harmonic_clip(32 * HOP) + 0.01 * torch.randn(1, 1, 32 * HOP)
+    mel = rep.encode(wav)
+    voc = VocosVocoder(dim=32, intermediate_dim=64, num_layers=2, magnitude_prior=True)
+    with pytest.raises(RuntimeError, match="use_mel_prior"):
+        voc(mel)
+    voc.use_mel_prior(rep)
+    prior = voc.prior_log_magnitude(mel)
+    assert prior.shape == (1, 1024 // 2 + 1, 32)
+    # mapped back through the filter bank it gives the input mel where the mel has energy
+    back = rep.filters @ prior.exp()
+    true = rep.to_mel_magnitude(mel)
+    loud = true > 1e-3 * true.max()
+    rel = ((back - true).abs() / true)[loud]
+    assert rel.median() < 0.05, rel.median()
+    # an untrained head (near-zero output) already outputs roughly that magnitude
+    with torch.no_grad():
+        voc.head.weight.zero_()
+        voc.head.bias.zero_()
+    out_mel = rep.mel_magnitude(voc(mel))
+    assert torch.isfinite(out_mel).all()
+    with pytest.raises(ValueError, match="does not match"):
+        voc.use_mel_prior(MelRepresentation(n_mels=64))
 
 
 @pytest.fixture
