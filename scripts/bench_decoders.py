@@ -11,7 +11,9 @@ Griffin-Lim decodes the clip's mel, the vocoder decodes the mel of its own train
 the autoencoder decodes the posterior mean of its latents. Outputs are clipped to [-1, 1] as a
 written file would be. Per decoder: mean multi-resolution STFT distance, mel L1 (mean |log-mel
 out - log-mel in| in nats, HiFi-GAN's L_mel, on one fixed 80-bin mel for every decoder), LSD,
-and with ``--speech`` wideband PESQ and STOI (when ``pesq``/``pystoi`` are installed).
+with ``--pitch`` the fraction of pitched clips (pyin finds a median f0 in the input) whose
+output keeps that median f0 within 50 cents ("pitch kept"), and with ``--speech`` wideband
+PESQ and STOI (when ``pesq``/``pystoi`` are installed).
 Speed: decode only (mel -> wav, or latents -> wav) of a ``--speed-seconds`` input at batch 1,
 one warm-up then the median of ``--repeats``, as x real time; encode time likewise (the mel
 for Griffin-Lim and the vocoder, the encoder for the autoencoder). A decoder whose export is
@@ -44,9 +46,20 @@ from audiodiff.metrics.paired import (
     pesq_score,
     stoi_score,
 )
+from audiodiff.metrics.pitch import HIT_CENTS, cents, pitch_stats
 from audiodiff.training.export import load_codec
 
-COLUMNS = ["decoder", "params", "decode x RT", "MR-STFT", "mel L1", "LSD", "PESQ", "STOI"]
+COLUMNS = [
+    "decoder",
+    "params",
+    "decode x RT",
+    "MR-STFT",
+    "mel L1",
+    "LSD",
+    "pitch kept",
+    "PESQ",
+    "STOI",
+]
 
 
 class Decoder:
@@ -140,6 +153,14 @@ def mean(values: list[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
+def pitch_kept(est: Tensor, ref_hz: float | None, sr: int) -> float | None:
+    """1.0 when the output's median f0 is within 50 cents of the input's, None if unpitched."""
+    if ref_hz is None:
+        return None
+    est_hz = pitch_stats(est, sr)["median_hz"]
+    return float(est_hz is not None and abs(cents(est_hz, ref_hz)) <= HIT_CENTS)
+
+
 def params(count: int) -> str:
     return f"{count / 1e6:.2f}M" if count >= 100_000 else f"{count / 1e3:.1f}k" if count else "0"
 
@@ -159,6 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample-rate", type=int, default=16000)
     parser.add_argument("--gl-iters", type=int, default=MelRepresentation().griffin_lim_iters)
     parser.add_argument("--speech", action="store_true", help="also PESQ (wb) and STOI")
+    parser.add_argument("--pitch", action="store_true", help="also pitch kept (pyin, 50 cents)")
     parser.add_argument("--speed-seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
@@ -202,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         for path in track(files, description="reconstructing", console=console):
             ref = crop(load(path, sample_rate=sr)[0], n)[None].to(device)  # [1, 1, N]
             ref_mel = log_mel(ref)
+            ref_hz = pitch_stats(ref[0, 0], sr)["median_hz"] if args.pitch else None
             for d in decoders:
                 torch.manual_seed(0)  # whatever randomness a decoder has, the same every clip
                 est = d.decode(d.encode(ref))[..., :n].nan_to_num(0.0, 0.0, 0.0).clamp(-1, 1)
@@ -211,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
                     "lsd": log_spectral_distance(est[:, 0], ref[:, 0]).item(),
                     "pesq": pesq_score(est[0, 0], ref[0, 0], sr) if speech["pesq"] else None,
                     "stoi": stoi_score(est[0, 0], ref[0, 0], sr) if speech["stoi"] else None,
+                    "pitch_kept": pitch_kept(est[0, 0], ref_hz, sr),
                 }
                 for key, value in got.items():
                     scores[d.name].setdefault(key, []).append(value)
@@ -246,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         "speed_seconds": total / sr,
         "repeats": args.repeats,
         "speech": args.speech,
+        "pitch": args.pitch,
         "griffin_lim_iters": args.gl_iters,
         "notes": notes,
         "rows": rows,
@@ -258,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
             fmt(r["mr_stft"]),
             fmt(r["mel_l1"]),
             fmt(r["lsd"]),
+            fmt(r["pitch_kept"], 2),
             fmt(r["pesq"], 2),
             fmt(r["stoi"], 2),
         ]

@@ -25,7 +25,8 @@ def synth_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def autoencoder_export(tmp_path_factory) -> Path:
-    """An untrained tiny autoencoder export (8 latent channels, hop 256, 16 kHz) with stats."""
+    """An untrained tiny autoencoder export (8 latent channels, hop 256, 16 kHz) with stats,
+    of the recipe's kind (spectral encoder, iSTFT decoder)."""
     import torch
     from hydra.utils import instantiate
 
@@ -37,6 +38,10 @@ def autoencoder_export(tmp_path_factory) -> Path:
         "channels": 4,
         "channel_mults": [1, 1, 1, 1],
         "latent_dim": 8,
+        "encoder": "stft",
+        "decoder": "istft",
+        "frame_dim": 16,
+        "frame_layers": 1,
     }
     torch.manual_seed(0)
     codec = AutoencoderCodec(instantiate(ae), sample_rate=16000)

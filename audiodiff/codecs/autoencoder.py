@@ -22,10 +22,12 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from audiodiff.audio.representation import Representation
+from audiodiff.codecs.spectral_encoder import SpectralEncoder
 from audiodiff.codecs.vocoder import VocosVocoder
 
 Bottleneck = Literal["kl", "plain"]
 DecoderKind = Literal["conv", "istft"]
+EncoderKind = Literal["conv", "stft"]
 
 
 def snake(x: Tensor, alpha: Tensor) -> Tensor:
@@ -191,8 +193,11 @@ class AudioAutoencoder(nn.Module):
     gradient there slows learning of loud material; clip at write time instead.
 
     ``decoder="istft"`` replaces the mirrored decoder by a ``VocosVocoder`` on the latents
-    (``istft_dim`` wide, ``istft_layers`` ConvNeXt blocks, FFT size ``4 * hop_length``,
-    summed phase increments); encode is unchanged.
+    (``frame_dim`` wide, ``frame_layers`` ConvNeXt blocks, FFT size ``4 * hop_length``,
+    summed phase increments); ``encoder="stft"`` replaces the strided Snake stack by a
+    ``SpectralEncoder`` (log-magnitude STFT with that FFT size and hop, then ConvNeXt blocks
+    of the same width and depth). ``channels``, ``channel_mults`` and ``res_dilations`` only
+    shape the conv parts.
     """
 
     def __init__(
@@ -207,8 +212,9 @@ class AudioAutoencoder(nn.Module):
         logvar_min: float = -30.0,
         logvar_max: float = 20.0,
         decoder: DecoderKind = "conv",
-        istft_dim: int = 256,
-        istft_layers: int = 8,
+        encoder: EncoderKind = "conv",
+        frame_dim: int = 256,
+        frame_layers: int = 8,
     ) -> None:
         super().__init__()
         if len(channel_mults) != len(strides):
@@ -219,6 +225,8 @@ class AudioAutoencoder(nn.Module):
             raise ValueError(f"strides must be >= 1, got {strides}")
         if bottleneck not in ("kl", "plain"):
             raise ValueError(f"bottleneck must be 'kl' or 'plain', got {bottleneck!r}")
+        if encoder not in ("conv", "stft"):
+            raise ValueError(f"encoder must be 'conv' or 'stft', got {encoder!r}")
         if decoder not in ("conv", "istft"):
             raise ValueError(f"decoder must be 'conv' or 'istft', got {decoder!r}")
         self.channels = channels
@@ -231,13 +239,33 @@ class AudioAutoencoder(nn.Module):
         self.logvar_min = logvar_min
         self.logvar_max = logvar_max
         self.decoder_kind = decoder
-        self.istft_dim = istft_dim
-        self.istft_layers = istft_layers
+        self.encoder_kind = encoder
+        self.frame_dim = frame_dim
+        self.frame_layers = frame_layers
 
         widths = [channels, *(channels * m for m in channel_mults)]
-        wn = weight_norm
         enc_out = 2 * latent_dim if bottleneck == "kl" else latent_dim
-        self.encoder = nn.Sequential(
+        if encoder == "stft":
+            self.encoder = SpectralEncoder(
+                enc_out, self.hop_length, dim=frame_dim, num_layers=frame_layers
+            )
+        else:
+            self.encoder = self._conv_encoder(widths, enc_out)
+        if decoder == "istft":
+            self.decoder = VocosVocoder(
+                n_mels=latent_dim,
+                dim=frame_dim,
+                num_layers=frame_layers,
+                n_fft=4 * self.hop_length,
+                hop_length=self.hop_length,
+                phase="increment",
+            )
+        else:
+            self.decoder = self._conv_decoder(widths)
+
+    def _conv_encoder(self, widths: list[int], enc_out: int) -> nn.Sequential:
+        wn = self.weight_norm
+        return nn.Sequential(
             _conv(1, widths[0], 7, padding=3, weight_norm=wn),
             *[
                 EncoderBlock(
@@ -248,18 +276,11 @@ class AudioAutoencoder(nn.Module):
             Snake(widths[-1]),
             _conv(widths[-1], enc_out, 3, padding=1, weight_norm=wn),
         )
-        if decoder == "istft":
-            self.decoder = VocosVocoder(
-                n_mels=latent_dim,
-                dim=istft_dim,
-                num_layers=istft_layers,
-                n_fft=4 * self.hop_length,
-                hop_length=self.hop_length,
-                phase="increment",
-            )
-            return
-        self.decoder = nn.Sequential(
-            _conv(latent_dim, widths[-1], 7, padding=3, weight_norm=wn),
+
+    def _conv_decoder(self, widths: list[int]) -> nn.Sequential:
+        wn = self.weight_norm
+        return nn.Sequential(
+            _conv(self.latent_dim, widths[-1], 7, padding=3, weight_norm=wn),
             *[
                 DecoderBlock(
                     widths[i + 1], widths[i], s, dilations=self.res_dilations, weight_norm=wn
@@ -287,9 +308,10 @@ class AudioAutoencoder(nn.Module):
             "weight_norm": self.weight_norm,
             "logvar_min": self.logvar_min,
             "logvar_max": self.logvar_max,
+            "encoder": self.encoder_kind,
             "decoder": self.decoder_kind,
-            "istft_dim": self.istft_dim,
-            "istft_layers": self.istft_layers,
+            "frame_dim": self.frame_dim,
+            "frame_layers": self.frame_layers,
         }
 
     def _pad_to_hop(self, wav: Tensor) -> Tensor:

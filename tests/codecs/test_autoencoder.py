@@ -21,7 +21,10 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def tiny(
-    bottleneck: str = "kl", strides: tuple[int, ...] = (2, 4), decoder: str = "conv"
+    bottleneck: str = "kl",
+    strides: tuple[int, ...] = (2, 4),
+    decoder: str = "conv",
+    encoder: str = "conv",
 ) -> AudioAutoencoder:
     torch.manual_seed(0)
     return AudioAutoencoder(
@@ -32,8 +35,9 @@ def tiny(
         res_dilations=(1, 3),
         bottleneck=bottleneck,
         decoder=decoder,
-        istft_dim=16,
-        istft_layers=2,
+        encoder=encoder,
+        frame_dim=16,
+        frame_layers=2,
     )
 
 
@@ -95,11 +99,14 @@ def test_default_size_and_hop():
         assert ae.decode(z).shape == (1, 1, 4 * 256)
 
 
-@pytest.mark.parametrize("decoder", ["conv", "istft"])
+KINDS = [("conv", "conv"), ("conv", "istft"), ("stft", "istft")]  # (encoder, decoder)
+
+
+@pytest.mark.parametrize(("encoder", "decoder"), KINDS)
 @pytest.mark.parametrize("strides", [(2, 4), (3, 1, 5)])
 @pytest.mark.parametrize("frames", [1, 5])
-def test_exact_lengths_for_multiples_of_hop(strides, frames, decoder):
-    ae = tiny(strides=strides, decoder=decoder)
+def test_exact_lengths_for_multiples_of_hop(strides, frames, encoder, decoder):
+    ae = tiny(strides=strides, decoder=decoder, encoder=encoder)
     n = frames * ae.hop_length
     wav = torch.randn(2, 1, n)
     mean, logvar = ae.encode_dist(wav)
@@ -109,10 +116,10 @@ def test_exact_lengths_for_multiples_of_hop(strides, frames, decoder):
     assert recon.shape == wav.shape and kl.dim() == 0
 
 
-@pytest.mark.parametrize("decoder", ["conv", "istft"])
+@pytest.mark.parametrize(("encoder", "decoder"), KINDS)
 @pytest.mark.parametrize("n", [1, 13, 61, 65])
-def test_other_lengths_are_padded_then_cropped(n, decoder):
-    ae = tiny(decoder=decoder)  # hop 8
+def test_other_lengths_are_padded_then_cropped(n, encoder, decoder):
+    ae = tiny(decoder=decoder, encoder=encoder)  # hop 8
     wav = torch.randn(1, 1, n)
     z = ae.encode(wav)
     assert z.shape[-1] == math.ceil(n / 8)
@@ -133,15 +140,21 @@ def test_rejects_bad_input():
         AudioAutoencoder(bottleneck="vq")
     with pytest.raises(ValueError, match="decoder"):
         AudioAutoencoder(decoder="wavenet")
+    with pytest.raises(ValueError, match="encoder"):
+        AudioAutoencoder(encoder="mel")
 
 
 def test_istft_decoder_is_a_vocoder_on_the_latents():
-    ae = AudioAutoencoder(decoder="istft", istft_dim=64, istft_layers=3)
+    ae = AudioAutoencoder(decoder="istft", frame_dim=64, frame_layers=3)
     assert ae.decoder.n_fft == 4 * 256 and ae.decoder.hop_length == 256
     assert ae.decoder.n_mels == ae.latent_dim and ae.decoder.phase == "increment"
-    assert ae.hparams()["decoder"] == "istft"
+    assert ae.hparams()["decoder"] == "istft" and ae.hparams()["encoder"] == "conv"
     z = torch.randn(2, 32, 6)
     assert ae.decode(z).shape == (2, 1, 6 * 256)
+    # frame t of the spectral encoder is the centred STFT frame t, like the decoder's
+    spectral = AudioAutoencoder(encoder="stft", decoder="istft", frame_dim=32, frame_layers=1)
+    assert spectral.encode(torch.randn(1, 1, 6 * 256)).shape == (1, 32, 6)
+    assert spectral.encoder.n_fft == 1024
     # the hparams rebuild the same architecture
     clone = AudioAutoencoder(**ae.hparams())
     clone.load_state_dict(ae.state_dict())
@@ -193,8 +206,8 @@ def test_plain_bottleneck():
 # ---- it learns ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("decoder", ["conv", "istft"])
-def test_tiny_autoencoder_fits_a_clip(decoder):
+@pytest.mark.parametrize(("encoder", "decoder"), KINDS)
+def test_tiny_autoencoder_fits_a_clip(encoder, decoder):
     # The conv decoder is judged on the waveform; the iSTFT decoder makes its own phase, so
     # on spectral distance (the loss it is trained with).
     torch.manual_seed(0)
@@ -205,8 +218,9 @@ def test_tiny_autoencoder_fits_a_clip(decoder):
         latent_dim=8,
         res_dilations=(1, 3),
         decoder=decoder,
-        istft_dim=32,
-        istft_layers=2,
+        encoder=encoder,
+        frame_dim=32,
+        frame_layers=2,
     )
     wav = tone(0.5)
     if decoder == "conv":

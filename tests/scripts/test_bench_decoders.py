@@ -83,6 +83,7 @@ def test_bench_decoders_end_to_end(tmp_path):
         for key in ("decode_x_realtime", "encode_x_realtime", "mr_stft", "mel_l1", "lsd"):
             assert math.isfinite(r[key]) and r[key] > 0, (r["decoder"], key, r[key])
         assert r["pesq"] is None and r["stoi"] is None  # no --speech
+        assert r["pitch_kept"] is None  # no --pitch
     assert rows["griffin_lim"]["params"] == 0 and rows["vocoder"]["params"] > 0
     # Griffin-Lim rebuilds a sine well; an untrained vocoder does not
     assert rows["griffin_lim"]["mr_stft"] < rows["vocoder"]["mr_stft"]
@@ -93,10 +94,11 @@ def test_missing_exports_are_skipped_with_a_note(tmp_path):
     bench = load_script()
     out = tmp_path / "d.json"
     clips = sine_clips(tmp_path / "clips")
-    args = ["--clips", str(clips), "--n", "2", "--seconds", "0.5", "--speech"]
+    args = ["--clips", str(clips), "--n", "2", "--seconds", "0.5", "--speech", "--pitch"]
     args += ["--vocoder", str(tmp_path / "gone"), "--speed-seconds", "1", "--repeats", "1"]
     bench.main([*args, "--out", str(out)])
     result = json.loads(out.read_text())
     assert [r["decoder"] for r in result["rows"]] == ["griffin_lim"]
+    assert result["rows"][0]["pitch_kept"] == 1.0  # Griffin-Lim keeps a sine's pitch
     assert any("gone not found, skipped" in note for note in result["notes"])
     assert any(note.startswith("autoencoder: no export given") for note in result["notes"])
