@@ -21,12 +21,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
+from audiodiff.audio.mel import MelRepresentation
 from audiodiff.audio.representation import Representation
+from audiodiff.codecs.mel_decoder import MelWaistDecoder
 from audiodiff.codecs.spectral_encoder import SpectralEncoder
 from audiodiff.codecs.vocoder import VocosVocoder
 
 Bottleneck = Literal["kl", "plain"]
-DecoderKind = Literal["conv", "istft"]
+DecoderKind = Literal["conv", "istft", "mel"]
 EncoderKind = Literal["conv", "stft"]
 
 
@@ -196,8 +198,11 @@ class AudioAutoencoder(nn.Module):
     (``frame_dim`` wide, ``frame_layers`` ConvNeXt blocks, FFT size ``4 * hop_length``,
     summed phase increments); ``encoder="stft"`` replaces the strided Snake stack by a
     ``SpectralEncoder`` (log-magnitude STFT with that FFT size and hop, then ConvNeXt blocks
-    of the same width and depth). ``channels``, ``channel_mults`` and ``res_dilations`` only
-    shape the conv parts.
+    of the same width and depth). ``decoder="mel"`` is a ``MelWaistDecoder``: ConvNeXt blocks
+    (``frame_dim``, ``frame_layers``) map the latents to an 80-bin normalised log-mel at
+    ``sample_rate`` (FFT ``4 * hop_length``) and a vocoder (``vocoder_dim``,
+    ``vocoder_layers``, magnitude prior) decodes it; it can start from a trained vocoder.
+    ``channels``, ``channel_mults`` and ``res_dilations`` only shape the conv parts.
     """
 
     def __init__(
@@ -215,6 +220,9 @@ class AudioAutoencoder(nn.Module):
         encoder: EncoderKind = "conv",
         frame_dim: int = 256,
         frame_layers: int = 8,
+        vocoder_dim: int = 128,
+        vocoder_layers: int = 6,
+        sample_rate: int = 16000,
     ) -> None:
         super().__init__()
         if len(channel_mults) != len(strides):
@@ -227,8 +235,8 @@ class AudioAutoencoder(nn.Module):
             raise ValueError(f"bottleneck must be 'kl' or 'plain', got {bottleneck!r}")
         if encoder not in ("conv", "stft"):
             raise ValueError(f"encoder must be 'conv' or 'stft', got {encoder!r}")
-        if decoder not in ("conv", "istft"):
-            raise ValueError(f"decoder must be 'conv' or 'istft', got {decoder!r}")
+        if decoder not in ("conv", "istft", "mel"):
+            raise ValueError(f"decoder must be 'conv', 'istft' or 'mel', got {decoder!r}")
         self.channels = channels
         self.channel_mults = tuple(channel_mults)
         self.strides = tuple(strides)
@@ -242,6 +250,9 @@ class AudioAutoencoder(nn.Module):
         self.encoder_kind = encoder
         self.frame_dim = frame_dim
         self.frame_layers = frame_layers
+        self.vocoder_dim = vocoder_dim
+        self.vocoder_layers = vocoder_layers
+        self.sample_rate = sample_rate
 
         widths = [channels, *(channels * m for m in channel_mults)]
         enc_out = 2 * latent_dim if bottleneck == "kl" else latent_dim
@@ -259,6 +270,13 @@ class AudioAutoencoder(nn.Module):
                 n_fft=4 * self.hop_length,
                 hop_length=self.hop_length,
                 phase="increment",
+            )
+        elif decoder == "mel":
+            mel = MelRepresentation(
+                sample_rate=sample_rate, n_fft=4 * self.hop_length, hop_length=self.hop_length
+            )
+            self.decoder = MelWaistDecoder(
+                latent_dim, mel, frame_dim, frame_layers, vocoder_dim, vocoder_layers
             )
         else:
             self.decoder = self._conv_decoder(widths)
@@ -312,6 +330,9 @@ class AudioAutoencoder(nn.Module):
             "decoder": self.decoder_kind,
             "frame_dim": self.frame_dim,
             "frame_layers": self.frame_layers,
+            "vocoder_dim": self.vocoder_dim,
+            "vocoder_layers": self.vocoder_layers,
+            "sample_rate": self.sample_rate,
         }
 
     def _pad_to_hop(self, wav: Tensor) -> Tensor:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,6 +18,8 @@ from audiodiff.codecs.autoencoder import (
     kl_to_standard_normal,
     latent_stats,
 )
+from audiodiff.codecs.mel_decoder import MelWaistDecoder
+from audiodiff.errors import ConfigError
 
 
 class AutoencoderCodec(nn.Module):
@@ -26,12 +29,46 @@ class AutoencoderCodec(nn.Module):
     mode, so validation and exports are deterministic.
     """
 
-    def __init__(self, autoencoder: AudioAutoencoder, sample_rate: int = 16000) -> None:
+    def __init__(
+        self,
+        autoencoder: AudioAutoencoder,
+        sample_rate: int = 16000,
+        init_vocoder: str | None = None,
+    ) -> None:
         super().__init__()
         self.autoencoder = autoencoder
         self.sample_rate = sample_rate
         self.register_buffer("latent_mean", torch.zeros(autoencoder.latent_dim))
         self.register_buffer("latent_std", torch.ones(autoencoder.latent_dim))
+        if init_vocoder is not None:
+            self.start_from_vocoder(init_vocoder)
+
+    def start_from_vocoder(self, path: str) -> None:
+        """Copy a trained vocoder export's weights into a ``decoder="mel"`` autoencoder.
+
+        The vocoder must have been trained on the mel settings the decoder's waist uses (and
+        be of the same size); anything else is a one-line ``ConfigError``.
+        """
+        from audiodiff.training.export import load_codec
+
+        decoder = self.autoencoder.decoder
+        if not isinstance(decoder, MelWaistDecoder):
+            raise ConfigError("init_vocoder needs codec.autoencoder.decoder=mel")
+        if not Path(path).exists():
+            raise ConfigError(
+                f"{path}: vocoder export not found (train it first: audiodiff train "
+                "experiment=vocoder_synth, or set codec.init_vocoder=null)"
+            )
+        vocoder = load_codec(path)
+        if not hasattr(vocoder, "vocoder") or not hasattr(vocoder, "mel"):
+            raise ConfigError(f"{path}: not a vocoder export")
+        if vocoder.mel.config() != decoder.mel.config():
+            raise ConfigError(f"{path}: the vocoder was trained on other mel settings")
+        try:
+            decoder.vocoder.load_state_dict(vocoder.vocoder.state_dict())
+        except RuntimeError as e:
+            first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+            raise ConfigError(f"{path}: the vocoder does not fit the decoder ({first})") from None
 
     @property
     def hop_length(self) -> int:
@@ -45,13 +82,24 @@ class AutoencoderCodec(nn.Module):
         # z: [B, latent_dim, T] -> wav: [B, 1, T * hop]
         return self.autoencoder.decode(z)
 
-    def reconstruct(self, wav: Tensor) -> tuple[Tensor, Tensor]:
-        """wav: [B, 1, N] -> (wav_hat [B, 1, N], KL per latent element, a scalar)."""
-        if self.training:
-            return self.autoencoder(wav)
-        mean, logvar = self.autoencoder.encode_dist(wav)
-        kl = mean.new_zeros(()) if logvar is None else kl_to_standard_normal(mean, logvar)
-        return self.decode(mean)[..., : wav.shape[-1]], kl
+    def reconstruct(self, wav: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """wav: [B, 1, N] -> (wav_hat [B, 1, N], {"kl": KL per latent element} plus, for a
+        mel-waist decoder, "waist": L1 of its log-mel to the input's normalised log-mel)."""
+        ae = self.autoencoder
+        mean, logvar = ae.encode_dist(wav)
+        if logvar is None:
+            z, kl = mean, mean.new_zeros(())
+        else:
+            kl = kl_to_standard_normal(mean, logvar)
+            z = mean + (0.5 * logvar).exp() * torch.randn_like(mean) if self.training else mean
+        if not isinstance(ae.decoder, MelWaistDecoder):
+            return ae.decode(z)[..., : wav.shape[-1]], {"kl": kl}
+        mel_hat = ae.decoder.to_mel(z)
+        with torch.no_grad():
+            mel = ae.decoder.mel.encode(wav)  # [B, n_mels, N // hop]
+        waist = (mel_hat[..., : mel.shape[-1]] - mel).abs().mean()
+        wav_hat = ae.decoder.vocoder(mel_hat)[..., : wav.shape[-1]]
+        return wav_hat, {"kl": kl, "waist": waist}
 
     @torch.no_grad()
     def fit_stats(self, wavs: Iterable[Tensor]) -> None:

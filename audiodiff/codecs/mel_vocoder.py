@@ -53,10 +53,9 @@ class MelVocoder(nn.Module):
         # x: [B, n_mels, T] -> wav: [B, 1, T * hop]
         return self.vocoder(x)
 
-    def reconstruct(self, wav: Tensor) -> tuple[Tensor, Tensor]:
-        """wav: [B, 1, N] -> (wav_hat [B, 1, (N // hop) * hop], aux loss 0: no bottleneck)."""
-        wav_hat = self.decode(self.encode(wav))
-        return wav_hat, wav_hat.new_zeros(())
+    def reconstruct(self, wav: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """wav: [B, 1, N] -> (wav_hat [B, 1, (N // hop) * hop], no aux terms)."""
+        return self.decode(self.encode(wav)), {}
 
     def fit_stats(self, wavs: Iterable[Tensor]) -> None:
         """Nothing to fit: the mel's normalisation is fixed by its config."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from audiodiff.codecs.vocoder import ConvNeXtBlock
+from audiodiff.codecs.vocoder import ConvNeXtTrunk
 
 
 class SpectralEncoder(nn.Module):
@@ -36,13 +36,7 @@ class SpectralEncoder(nn.Module):
         self.hop_length = hop_length
         self.n_fft = 4 * hop_length if n_fft is None else n_fft
         self.log_floor = log_floor
-        bins = self.n_fft // 2 + 1
-        self.embed = nn.Conv1d(bins, dim, kernel_size=7, padding=3)
-        self.norm = nn.LayerNorm(dim, eps=1e-6)
-        self.blocks = nn.ModuleList(
-            ConvNeXtBlock(dim, 3 * dim, 1.0 / num_layers) for _ in range(num_layers)
-        )
-        self.final_norm = nn.LayerNorm(dim, eps=1e-6)
+        self.trunk = ConvNeXtTrunk(self.n_fft // 2 + 1, dim, num_layers)
         self.proj = nn.Linear(dim, out_channels)
         self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
 
@@ -62,8 +56,5 @@ class SpectralEncoder(nn.Module):
 
     def forward(self, wav: Tensor) -> Tensor:
         # wav: [B, 1, N] -> [B, out_channels, N // hop]
-        h = self.embed(self.log_magnitude(wav))
-        h = self.norm(h.transpose(1, 2)).transpose(1, 2)
-        for block in self.blocks:
-            h = block(h)
-        return self.proj(self.final_norm(h.transpose(1, 2))).transpose(1, 2)
+        h = self.trunk(self.log_magnitude(wav))
+        return self.proj(h.transpose(1, 2)).transpose(1, 2)

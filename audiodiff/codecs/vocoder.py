@@ -58,6 +58,29 @@ class ConvNeXtBlock(nn.Module):
         return x + (self.gamma * h).transpose(1, 2)
 
 
+class ConvNeXtTrunk(nn.Module):
+    """Conv k=7 embedding, LayerNorm, ``num_layers`` ConvNeXt blocks, LayerNorm.
+
+    x: [B, in_channels, T] -> [B, dim, T] (the layout of the vocoder's trunk, for the other
+    frame-rate networks: the spectral encoder, the mel-waist decoder).
+    """
+
+    def __init__(self, in_channels: int, dim: int, num_layers: int) -> None:
+        super().__init__()
+        self.embed = nn.Conv1d(in_channels, dim, kernel_size=7, padding=3)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.blocks = nn.ModuleList(
+            ConvNeXtBlock(dim, 3 * dim, 1.0 / num_layers) for _ in range(num_layers)
+        )
+        self.final_norm = nn.LayerNorm(dim, eps=1e-6)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.norm(self.embed(x).transpose(1, 2)).transpose(1, 2)
+        for block in self.blocks:
+            h = block(h)
+        return self.final_norm(h.transpose(1, 2)).transpose(1, 2)
+
+
 class VocosVocoder(nn.Module):
     """Normalised log-mel ``x [B, n_mels, T]`` -> waveform ``[B, 1, T * hop_length]``.
 

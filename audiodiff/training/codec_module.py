@@ -4,7 +4,8 @@ Wiring only (style habit 4): the codec, the discriminators, the losses and the o
 partials are injected; the loss functions live in ``audiodiff.codecs.losses``. The generator
 objective is the Vocos / HiFi-GAN one:
 
-    L_G = stft_weight * MR-STFT + mel_weight * mel L1 + aux_weight * aux (e.g. KL)
+    L_G = stft_weight * MR-STFT + mel_weight * mel L1 + sum_k aux_weights[k] * aux[k]
+          (the codec's own terms by name, e.g. the autoencoder's "kl" and "waist")
           + sum_d w_d * (gan_weight * hinge_G(d) + feature_weight * feature matching(d))
 
 with the adversarial terms (and the discriminator updates) only from ``gan_start_step`` on.
@@ -40,7 +41,7 @@ class Codec(Protocol):
     """What the module needs of a codec (``MelVocoder``, ``AutoencoderCodec``)."""
 
     def reconstruct(self, wav: Tensor) -> tuple[Tensor, Tensor]:
-        """wav: [B, 1, N] -> (wav_hat [B, 1, N'] with N' <= N, aux loss scalar)."""
+        """wav: [B, 1, N] -> (wav_hat [B, 1, N'] with N' <= N, {name: aux loss scalar})."""
 
     def fit_stats(self, wavs: Iterable[Tensor]) -> None:
         """Fit whatever normalisation the export needs from training waveforms."""
@@ -75,7 +76,7 @@ class CodecModule(L.LightningModule):
         mel_weight: float = 45.0,
         gan_weight: float = 1.0,
         feature_weight: float = 1.0,
-        aux_weight: float = 0.0,
+        aux_weights: Mapping[str, float] | None = None,
         discriminator_weights: Mapping[str, float] | None = None,
         gan_start_step: int = 0,
         grad_clip: float | None = None,
@@ -98,7 +99,7 @@ class CodecModule(L.LightningModule):
         self.mel_weight = mel_weight
         self.gan_weight = gan_weight
         self.feature_weight = feature_weight
-        self.aux_weight = aux_weight
+        self.aux_weights = dict(aux_weights or {})
         self.discriminator_weights = dict(discriminator_weights or {})
         self.gan_start_step = gan_start_step
         self.grad_clip = grad_clip
@@ -107,19 +108,23 @@ class CodecModule(L.LightningModule):
         self.config = config or {}
         self.phase_loss = phase_loss
         self.phase_weight = phase_weight
+        self.aux_names: tuple[str, ...] | None = None  # the codec's aux terms, seen at step 1
 
     def adversarial(self) -> bool:
         """Whether this step trains the GAN: discriminators exist and the warm-up is over."""
         return self.discriminators is not None and self.global_step >= self.gan_start_step
 
     def reconstruction_losses(self, wav: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """wav: [B, 1, N] -> (wav_hat [B, 1, N'], {"stft", "mel", "aux"}) against wav[..., :N']."""
+        """wav: [B, 1, N] -> (wav_hat [B, 1, N'], {"stft", "mel", the codec's aux terms,
+        "phase"}) against wav[..., :N']."""
         wav_hat, aux = self.codec.reconstruct(wav)
+        if self.aux_names is None:
+            self.aux_names = tuple(aux)
         target = wav[..., : wav_hat.shape[-1]]
         losses = {
             "stft": self.stft_loss(wav_hat, target),
             "mel": self.mel_loss(wav_hat, target),
-            "aux": aux,
+            **aux,
         }
         if self.phase_loss is not None:
             losses["phase"] = self.phase_loss(wav_hat, target)
@@ -156,7 +161,7 @@ class CodecModule(L.LightningModule):
         g_loss = (
             self.stft_weight * losses["stft"]
             + self.mel_weight * losses["mel"]
-            + self.aux_weight * losses["aux"]
+            + sum(self.aux_weights.get(k, 1.0) * losses[k] for k in self.aux_names)
         )
         if "phase" in losses:
             g_loss = g_loss + self.phase_weight * losses["phase"]
@@ -192,9 +197,9 @@ class CodecModule(L.LightningModule):
         n = wav.shape[0]
         self.log("val/loss", losses["stft"], prog_bar=True, batch_size=n, sync_dist=True)
         self.log("val/mel", losses["mel"], batch_size=n, sync_dist=True)
-        self.log("val/aux", losses["aux"], batch_size=n, sync_dist=True)
-        if "phase" in losses:
-            self.log("val/phase", losses["phase"], batch_size=n, sync_dist=True)
+        for name in (*self.aux_names, "phase"):
+            if name in losses:
+                self.log(f"val/{name}", losses[name], batch_size=n, sync_dist=True)
 
     def configure_optimizers(self) -> Any:
         optimizers = [self.optimizer_factory(self.codec.parameters())]

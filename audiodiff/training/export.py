@@ -78,6 +78,8 @@ def load_codec(path: str | Path) -> nn.Module:
     config = yaml.safe_load(config_path.read_text())
     if not isinstance(config, dict) or not isinstance(config.get("codec"), dict):
         raise ConfigError(f"{config_path}: no 'codec' section")
-    codec = instantiate(config["codec"])
+    # the weights come from the export, not from the vocoder an autoencoder started from
+    start = {"init_vocoder": None} if "init_vocoder" in config["codec"] else {}
+    codec = instantiate(config["codec"], **start)
     codec.load_state_dict(load_file(str(weights)))
     return codec.eval()

@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from audiodiff.audio.mel import MelRepresentation
 from audiodiff.audio.representation import Representation
 from audiodiff.codecs.autoencoder import (
     AudioAutoencoder,
@@ -99,7 +100,8 @@ def test_default_size_and_hop():
         assert ae.decode(z).shape == (1, 1, 4 * 256)
 
 
-KINDS = [("conv", "conv"), ("conv", "istft"), ("stft", "istft")]  # (encoder, decoder)
+# (encoder, decoder); "mel" needs hop 256 (its waist is the 80-bin mel at FFT 4 * hop)
+KINDS = [("conv", "conv"), ("conv", "istft"), ("stft", "istft")]
 
 
 @pytest.mark.parametrize(("encoder", "decoder"), KINDS)
@@ -142,6 +144,22 @@ def test_rejects_bad_input():
         AudioAutoencoder(decoder="wavenet")
     with pytest.raises(ValueError, match="encoder"):
         AudioAutoencoder(encoder="mel")
+
+
+def test_mel_waist_decoder_runs_the_vocoder_on_a_log_mel():
+    ae = AudioAutoencoder(
+        encoder="stft", decoder="mel", frame_dim=32, frame_layers=1, vocoder_dim=16
+    )
+    assert ae.hparams()["decoder"] == "mel" and ae.hparams()["vocoder_dim"] == 16
+    z = torch.randn(2, 32, 6)
+    mel = ae.decoder.to_mel(z)
+    assert mel.shape == (2, 80, 6)
+    torch.testing.assert_close(ae.decode(z), ae.decoder.vocoder(mel))
+    assert ae.decode(z).shape == (2, 1, 6 * 256)
+    assert ae.decoder.vocoder.magnitude_prior
+    # the waist's mel is the representation's default mel at this hop and sample rate
+    assert ae.decoder.mel.config() == MelRepresentation().config()
+    assert AudioAutoencoder(decoder="mel", sample_rate=22050).decoder.mel.sample_rate == 22050
 
 
 def test_istft_decoder_is_a_vocoder_on_the_latents():

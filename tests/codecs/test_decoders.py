@@ -147,3 +147,44 @@ def test_latent_model_generates_and_autoencoder_override(autoencoder_export, tmp
     pipe = audiodiff.load(folder, device="cpu", autoencoder=str(autoencoder_export))
     assert pipe.representation.channels == 8
     assert pipe.generate(1, seconds=0.2, seed=0).shape == (1, 1, 3200)
+
+
+def test_mel_waist_autoencoder_starts_from_a_vocoder(vocoder_dir, tmp_path):
+    from hydra.utils import instantiate
+
+    from audiodiff.codecs.autoencoder_codec import AutoencoderCodec
+    from audiodiff.training.export import load_codec
+
+    ae = {**AE, "encoder": "stft", "decoder": "mel", "frame_dim": 16, "frame_layers": 1}
+    ae |= {"vocoder_dim": 16, "vocoder_layers": 1}
+    codec = AutoencoderCodec(instantiate(ae), init_vocoder=str(vocoder_dir))
+    trained = load_codec(vocoder_dir).vocoder.state_dict()
+    for name, value in codec.autoencoder.decoder.vocoder.state_dict().items():
+        assert torch.equal(value, trained[name]), name
+    # training sees the waist's own term: L1 of its log-mel to the input's
+    wav = 0.1 * torch.randn(2, 1, 4096)
+    wav_hat, aux = codec.train().reconstruct(wav)
+    assert wav_hat.shape == wav.shape and set(aux) == {"kl", "waist"}
+    mel_hat = codec.autoencoder.decoder.to_mel(codec.autoencoder.encode(wav))
+    expected = (mel_hat - codec.autoencoder.decoder.mel.encode(wav)).abs().mean()
+    torch.testing.assert_close(codec.eval().reconstruct(wav)[1]["waist"], expected)
+    # an export names the vocoder it started from, but loads from its own weights even
+    # when that vocoder is gone
+    config = {
+        "_target_": "audiodiff.codecs.autoencoder_codec.AutoencoderCodec",
+        "autoencoder": ae,
+        "sample_rate": 16000,
+        "init_vocoder": str(tmp_path / "gone"),
+    }
+    with torch.no_grad():
+        codec.autoencoder.decoder.proj.weight.add_(1.0)  # differs from any fresh start
+    folder = export_codec(codec, config, codec.export_metadata(), tmp_path / "ae")
+    loaded = load_codec(folder)
+    z = torch.randn(1, 8, 5)
+    torch.testing.assert_close(loaded.decode(z), codec.eval().decode(z))
+    with pytest.raises(ConfigError, match="gone: vocoder export not found"):
+        AutoencoderCodec(instantiate(ae), init_vocoder=str(tmp_path / "gone"))
+    with pytest.raises(ConfigError, match="does not fit"):
+        AutoencoderCodec(instantiate({**ae, "vocoder_dim": 32}), init_vocoder=str(vocoder_dir))
+    with pytest.raises(ConfigError, match="decoder=mel"):
+        AutoencoderCodec(instantiate(AE), init_vocoder=str(vocoder_dir))

@@ -92,7 +92,7 @@ def make_module(name: str, discriminators: Discriminators | None, gan_start_step
         mel_loss=MelLoss(MelRepresentation(sample_rate=SR)),
         optimizer=partial(torch.optim.AdamW, lr=1e-3),
         disc_optimizer=partial(torch.optim.AdamW, lr=1e-3),
-        aux_weight=1e-4,
+        aux_weights={"kl": 1e-4},
         gan_start_step=gan_start_step,
         stats_loader=loader,
         stats_batches=2,
