@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from audiodiff.build import build_denoiser, build_representation
 from audiodiff.codecs.losses import MelLoss, MultiResolutionSTFTLoss, PhaseDerivativeLoss
 from audiodiff.data.datamodule import AudioDataModule
+from audiodiff.errors import ConfigError
 from audiodiff.training.codec_module import CodecModule
 from audiodiff.training.module import DiffusionModule
 
@@ -47,6 +48,23 @@ def diffusion_task(
     return module, f"training {_millions(denoiser):.2f}M parameters"
 
 
+def start_from(codec: torch.nn.Module, path: str) -> None:
+    """Load a codec export's weights into ``codec``; a different architecture is one line."""
+    from audiodiff.training.export import load_codec
+
+    trained = load_codec(path)  # ConfigError naming the path when it is missing
+    if type(trained) is not type(codec):
+        raise ConfigError(
+            f"{path}: holds a {type(trained).__name__}; this run trains a {type(codec).__name__}"
+        )
+    try:
+        codec.load_state_dict(trained.state_dict())
+    except RuntimeError as e:
+        lines = str(e).splitlines()
+        detail = lines[1].strip() if len(lines) > 1 else lines[0]
+        raise ConfigError(f"{path}: other codec settings ({detail})") from None
+
+
 def codec_task(
     config: dict[str, Any],
     datamodule: AudioDataModule,
@@ -67,9 +85,16 @@ def codec_task(
     stats_batches: int = 0,
     phase_loss: PhaseDerivativeLoss | None = None,
     phase_weight: float = 0.0,
+    init_from: str | None = None,
 ) -> tuple[CodecModule, str]:
-    """A waveform codec (``codec``) against ``discriminators`` (null: no adversarial loss)."""
+    """A waveform codec (``codec``) against ``discriminators`` (null: no adversarial loss).
+
+    ``init_from``: a codec export of the same architecture whose weights the codec starts
+    from (e.g. a reconstruction-only run, fine-tuned here with the discriminators on).
+    """
     codec = instantiate(config["codec"])
+    if init_from is not None:
+        start_from(codec, init_from)
     discriminators = instantiate(config.get("discriminators"))
     stats_loader = DataLoader(datamodule.train_set, batch_size=datamodule.batch_size)
     module = CodecModule(

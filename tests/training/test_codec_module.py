@@ -236,3 +236,35 @@ def test_autoencoder_codec_fit_stats_normalises():
     x = (z - codec.latent_mean[:, None]) / codec.latent_std[:, None]
     assert torch.allclose(x.mean(dim=(0, 2)), torch.zeros(3), atol=1e-4)
     assert torch.allclose(x.std(dim=(0, 2)), torch.ones(3), atol=1e-3)
+
+
+def test_start_from_an_export_copies_weights_and_refuses_others(tmp_path):
+    from hydra.utils import instantiate
+
+    from audiodiff.codecs.autoencoder_codec import AutoencoderCodec
+    from audiodiff.errors import ConfigError
+    from audiodiff.training.export import export_codec
+    from audiodiff.training.tasks import start_from
+
+    mel = {"_target_": "audiodiff.audio.mel.MelRepresentation"}
+    voc = {"_target_": "audiodiff.codecs.vocoder.VocosVocoder", "dim": 16, "num_layers": 1}
+    config = {"_target_": "audiodiff.codecs.mel_vocoder.MelVocoder", "mel": mel, "vocoder": voc}
+    torch.manual_seed(0)
+    trained = instantiate(config)
+    folder = export_codec(trained, config, trained.export_metadata(), tmp_path / "voc")
+    torch.manual_seed(1)
+    fresh = instantiate(config)
+    assert not torch.equal(fresh.vocoder.head.weight, trained.vocoder.head.weight)
+    start_from(fresh, str(folder))
+    for name, value in fresh.state_dict().items():
+        assert torch.equal(value, trained.state_dict()[name]), name
+    wider = instantiate({**config, "vocoder": {**voc, "dim": 32}})
+    with pytest.raises(ConfigError, match="other codec settings"):
+        start_from(wider, str(folder))
+    ae = AutoencoderCodec(
+        instantiate({"_target_": "audiodiff.codecs.autoencoder.AudioAutoencoder", "channels": 4})
+    )
+    with pytest.raises(ConfigError, match="this run trains a AutoencoderCodec"):
+        start_from(ae, str(folder))
+    with pytest.raises(ConfigError, match="gone"):
+        start_from(fresh, str(tmp_path / "gone"))
