@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install demo test test-all bench bench-samplers data-real lint format clean
+.PHONY: install demo test test-all bench bench-samplers codecs bench-decoders data-real lint \
+	format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,17 @@ bench-samplers: $(STAMP)
 		{ echo "no demo model: run 'make demo' first"; exit 2; }
 	$(PY) scripts/bench_samplers.py --ckpt outputs/demo/run/model --prompts synth_grid \
 		--reference-dir data/synth_heldout --name demo
+
+# the synth-set vocoder and autoencoder (~35 min on 2 cores), then their benchmark
+codecs: $(STAMP)
+	$(PY) -m audiodiff data synth
+	$(PY) -m audiodiff train experiment=vocoder_synth
+	$(PY) -m audiodiff train experiment=autoencoder_synth
+
+bench-decoders: $(STAMP)
+	$(PY) -m audiodiff data synth out=data/synth_heldout seed=1 n=200
+	$(PY) scripts/bench_decoders.py --clips data/synth_heldout --name synth --n 32 --seconds 1 \
+		--pitch --vocoder outputs/vocoder/run/model --autoencoder outputs/autoencoder/run/model
 
 # real audio from Debian packages (apt-get install fluidsynth fluid-soundfont-gm espeak-ng)
 data-real: $(STAMP)
