@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ def run(cfg: DictConfig) -> None:
     inherited = os.environ.get(RUN_DIR_ENV) if "LOCAL_RANK" in os.environ else None
     if cfg.resume:
         _resume(cfg)
+    elif not inherited:
+        _claim(Path(str(cfg.run_dir)), bool(cfg.get("overwrite")))
     cfg.run_dir = inherited or str(cfg.run_dir)
     os.environ[RUN_DIR_ENV] = cfg.run_dir
     try:
@@ -36,6 +39,19 @@ def _differences(old: Any, new: Any, key: str = "") -> list[str]:
         keys = sorted(set(old) | set(new))
         return [d for k in keys for d in _differences(old.get(k), new.get(k), f"{key}.{k}")]
     return [] if old == new else [f"{key[1:]}: {old} in the run, {new} now"]
+
+
+def _claim(run_dir: Path, overwrite: bool) -> None:
+    """A new run never writes over an earlier one unless asked: ``overwrite=true`` empties
+    the folder first (so no stale samples or checkpoints stay mixed in)."""
+    if not (run_dir / "config.yaml").is_file():
+        return
+    if not overwrite:
+        raise ConfigError(
+            f"{run_dir}: already holds a run (continue it with resume={run_dir}, "
+            "train elsewhere with run_dir=..., or replace it with overwrite=true)"
+        )
+    shutil.rmtree(run_dir)
 
 
 def _resume(cfg: DictConfig) -> None:

@@ -70,6 +70,19 @@ def test_resume_continues_step_count_and_ema(tmp_path, capsys):
     assert after["optimizer_states"][0]["state"], "optimizer state restored and continued"
 
 
+def test_a_new_run_does_not_write_over_an_earlier_one(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("model: {}\n")
+    (run_dir / "stale.txt").write_text("from the earlier run")
+    assert train(tmp_path, "trainer.max_steps=1") == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and f"resume={run_dir}" in err
+    assert (run_dir / "stale.txt").is_file()  # untouched
+    assert train(tmp_path, "trainer.max_steps=1", "overwrite=true") == 0
+    assert not (run_dir / "stale.txt").exists() and (run_dir / "model").is_dir()
+
+
 def test_resume_refuses_a_different_model(run, capsys):
     code = main(["train", "experiment=smoke", f"resume={run}", "model.channels=32"])
     err = capsys.readouterr().err
