@@ -56,7 +56,8 @@ codecs: $(STAMP)
 bench-decoders: $(STAMP)
 	$(PY) -m audiodiff data synth out=data/synth_heldout seed=1 n=200
 	$(PY) scripts/bench_decoders.py --clips data/synth_heldout --name synth --n 32 --seconds 1 \
-		--pitch --vocoder outputs/vocoder/run/model --autoencoder outputs/autoencoder/run/model
+		--pitch --vocoder outputs/vocoder/run/model --autoencoder outputs/autoencoder/run/model \
+		--sheet outputs/bench/decoders_synth.png
 
 # real audio from Debian packages (apt-get install fluidsynth fluid-soundfont-gm espeak-ng)
 data-real: $(STAMP)

@@ -13,7 +13,8 @@ written file would be. Per decoder: mean multi-resolution STFT distance, mel L1 
 out - log-mel in| in nats, HiFi-GAN's L_mel, on one fixed 80-bin mel for every decoder), LSD,
 with ``--pitch`` the fraction of pitched clips (pyin finds a median f0 in the input) whose
 output keeps that median f0 within 50 cents ("pitch kept"), and with ``--speech`` wideband
-PESQ and STOI (when ``pesq``/``pystoi`` are installed).
+PESQ and STOI (when ``pesq``/``pystoi`` are installed). ``--sheet PNG`` draws the log-mels
+of ``--sheet-clips`` clips spread over the set: the input, then each decoder's output.
 Speed: decode only (mel -> wav, or latents -> wav) of a ``--speed-seconds`` input at batch 1,
 one warm-up then the median of ``--repeats``, as x real time; encode time likewise (the mel
 for Griffin-Lim and the vocoder, the encoder for the autoencoder). A decoder whose export is
@@ -48,6 +49,7 @@ from audiodiff.metrics.paired import (
 )
 from audiodiff.metrics.pitch import HIT_CENTS, cents, pitch_stats
 from audiodiff.training.export import load_codec
+from audiodiff.viz import save_spectrogram_sheet
 
 COLUMNS = [
     "decoder",
@@ -181,6 +183,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gl-iters", type=int, default=MelRepresentation().griffin_lim_iters)
     parser.add_argument("--speech", action="store_true", help="also PESQ (wb) and STOI")
     parser.add_argument("--pitch", action="store_true", help="also pitch kept (pyin, 50 cents)")
+    parser.add_argument(
+        "--sheet", default=None, help="PNG of log-mels: input and each decoder, --sheet-clips rows"
+    )
+    parser.add_argument("--sheet-clips", type=int, default=4)
     parser.add_argument("--speed-seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
@@ -220,11 +226,18 @@ def main(argv: list[str] | None = None) -> None:
     log_mel = MelLoss(MelRepresentation(sample_rate=sr)).to(device).log_mel  # the mel L1 yardstick
 
     scores: dict[str, dict[str, list]] = {d.name: {} for d in decoders}
+    images: list[Tensor] = []  # per sheet row: input, then each decoder's output
+    titles: list[str] = []
     with torch.inference_mode():
-        for path in track(files, description="reconstructing", console=console):
+        sheet_rows = {i * len(files) // args.sheet_clips for i in range(args.sheet_clips)}
+        for i, path in enumerate(track(files, description="reconstructing", console=console)):
             ref = crop(load(path, sample_rate=sr)[0], n)[None].to(device)  # [1, 1, N]
             ref_mel = log_mel(ref)
             ref_hz = pitch_stats(ref[0, 0], sr)["median_hz"] if args.pitch else None
+            row = args.sheet is not None and i in sheet_rows
+            if row:
+                images.append(ref_mel[0].cpu())
+                titles.append(f"{path.parent.name}/{path.name}: input")
             for d in decoders:
                 torch.manual_seed(0)  # whatever randomness a decoder has, the same every clip
                 est = d.decode(d.encode(ref))[..., :n].nan_to_num(0.0, 0.0, 0.0).clamp(-1, 1)
@@ -238,6 +251,9 @@ def main(argv: list[str] | None = None) -> None:
                 }
                 for key, value in got.items():
                     scores[d.name].setdefault(key, []).append(value)
+                if row:
+                    images.append(log_mel(est)[0].cpu())
+                    titles.append(f"{d.name} (MR-STFT {got['mr_stft']:.2f})")
 
         # speed on a long input made of the clips themselves, repeated
         first = crop(load(files[0], sample_rate=sr)[0], n)
@@ -289,6 +305,17 @@ def main(argv: list[str] | None = None) -> None:
         ]
         for r in rows
     ]
+    if args.sheet and images:
+        frame_rate = sr / MelRepresentation(sample_rate=sr).hop_length
+        sheet = save_spectrogram_sheet(
+            args.sheet,
+            images,
+            titles,
+            frame_rate=frame_rate,
+            ncols=1 + len(decoders),
+            colorbar_label="log-mel (nats)",
+        )
+        console.print(f"sheet: {sheet}")
     title = f"decoders: {len(files)} clips x {n / sr:.2f} s of {name}"
     report(result, out, title, COLUMNS, table)
     console.print(

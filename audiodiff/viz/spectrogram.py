@@ -21,6 +21,7 @@ def save_spectrogram_sheet(
     vmin: float | None = None,
     vmax: float | None = None,
     ylabel: str = "mel bin",
+    colorbar_label: str = "normalised log-magnitude",
 ) -> Path:
     """Save a grid of spectrograms (each [C, T], low channel at the bottom) as a PNG.
 
@@ -68,7 +69,7 @@ def save_spectrogram_sheet(
             ax.set_ylabel(ylabel, fontsize=7)
         if i // ncols == nrows - 1:
             ax.set_xlabel("seconds" if frame_rate else "frame", fontsize=7)
-    fig.colorbar(im, ax=axes, shrink=0.6, label="normalised log-magnitude")
+    fig.colorbar(im, ax=axes, shrink=0.6, label=colorbar_label)
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=100, format="png")

@@ -74,7 +74,10 @@ def test_bench_decoders_end_to_end(tmp_path):
     args = ["--clips", str(sine_clips(tmp_path / "clips")), "--n", "3", "--seconds", "0.5"]
     args += ["--vocoder", str(vocoder_export(tmp_path / "voc"))]
     args += ["--autoencoder", str(autoencoder_export(tmp_path / "ae"))]
+    sheet = tmp_path / "sheet.png"
+    args += ["--sheet", str(sheet), "--sheet-clips", "2"]
     bench.main([*args, "--speed-seconds", "1", "--repeats", "2", "--out", str(out)])
+    assert sheet.stat().st_size > 1000  # input + 3 decoders for 2 clips
     result = json.loads(out.read_text())
     rows = {r["decoder"]: r for r in result["rows"]}
     assert set(rows) == {"griffin_lim", "vocoder", "autoencoder"}
