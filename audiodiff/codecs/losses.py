@@ -80,33 +80,49 @@ class PhaseDerivativeLoss(nn.Module):
     It is the weighted-cosine form of the anti-wrapping instantaneous angular frequency loss
     of APNet (Ai & Ling 2023, eq. 5-7); spectral losses see wrong advances only indirectly,
     through the energy that overlap-add then cancels, so this loss speeds up learning phase.
+    ``group_delay_weight`` > 0 adds the same term along frequency (P_k = S_k conj(S_{k-1}) in
+    each frame: the phase difference between neighbouring bins, APNet's group delay), which
+    sees where in a frame a transient sits; steady partials hardly move it.
     """
 
     def __init__(
-        self, resolutions: Sequence[Sequence[int]] = ((1024, 256),), eps: float = 1e-7
+        self,
+        resolutions: Sequence[Sequence[int]] = ((1024, 256),),
+        group_delay_weight: float = 0.0,
+        eps: float = 1e-7,
     ) -> None:
         super().__init__()
         self.resolutions = [(int(n_fft), int(hop)) for n_fft, hop in resolutions]
+        self.group_delay_weight = group_delay_weight
         self.eps = eps
         for n_fft, _ in self.resolutions:
             self.register_buffer(f"window_{n_fft}", torch.hann_window(n_fft), persistent=False)
 
-    def _advance(self, wav: Tensor, n_fft: int, hop: int) -> Tensor:
-        # wav: [B, N] -> P: [B, F, frames - 1] complex
+    def _spec(self, wav: Tensor, n_fft: int, hop: int) -> Tensor:
+        # wav: [B, N] -> S: [B, F, frames] complex
         window = getattr(self, f"window_{n_fft}")
-        spec = torch.stft(wav, n_fft, hop, window=window, center=True, return_complex=True)
-        return spec[..., 1:] * spec[..., :-1].conj()
+        return torch.stft(wav, n_fft, hop, window=window, center=True, return_complex=True)
+
+    def _mismatch(self, px: Tensor, py: Tensor) -> Tensor:
+        # sum w (1 - cos(angle px - angle py)) / sum w with w = |py|, as Re(px conj(py)) / |px|
+        weight = py.abs()
+        cos_w = (px * py.conj()).real / (px.abs() + self.eps)
+        return (weight - cos_w).sum() / (weight.sum() + self.eps)
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         # pred, target: [B, 1, N] -> scalar
         x, y = _mono(pred), _mono(target)
         total = x.new_zeros(())
         for n_fft, hop in self.resolutions:
-            px, py = self._advance(x, n_fft, hop), self._advance(y, n_fft, hop)
-            weight = py.abs()
-            # cos(angle px - angle py) = Re(px conj(py)) / (|px| |py|); times w = |py|
-            cos_w = (px * py.conj()).real / (px.abs() + self.eps)
-            total = total + (weight - cos_w).sum() / (weight.sum() + self.eps)
+            sx, sy = self._spec(x, n_fft, hop), self._spec(y, n_fft, hop)
+            along_time = self._mismatch(
+                sx[..., 1:] * sx[..., :-1].conj(), sy[..., 1:] * sy[..., :-1].conj()
+            )
+            total = total + along_time
+            if self.group_delay_weight:
+                gx = sx[:, 1:] * sx[:, :-1].conj()
+                gy = sy[:, 1:] * sy[:, :-1].conj()
+                total = total + self.group_delay_weight * self._mismatch(gx, gy)
         return total / len(self.resolutions)
 
 

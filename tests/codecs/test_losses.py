@@ -121,3 +121,16 @@ def test_phase_derivative_loss_has_finite_gradients_on_silence():
     target = torch.randn(1, 1, 8000)
     loss(pred, target).backward()
     assert torch.isfinite(pred.grad).all()
+
+
+def test_group_delay_term_sees_where_a_click_sits_in_the_frame():
+    # A click moved by less than a hop: every frame's advance is unchanged (the frames that
+    # see it see it moved by the same amount), the phase slope across bins is not.
+    click = torch.zeros(1, 1, 16000)
+    click[..., 8000] = 1.0
+    moved = torch.roll(click, 128, -1)
+    plain = PhaseDerivativeLoss()
+    with_gd = PhaseDerivativeLoss(group_delay_weight=1.0)
+    assert plain(moved, click).item() < 1e-4
+    assert with_gd(moved, click).item() > 0.2
+    assert with_gd(click, click).item() == pytest.approx(0.0, abs=1e-5)
