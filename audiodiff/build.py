@@ -15,7 +15,7 @@ from audiodiff.diffusion.precond import Denoiser
 from audiodiff.errors import AudioDiffError, ConfigError
 
 
-def _instantiate(node: Any) -> Any:
+def instantiate_part(node: Any) -> Any:
     """``instantiate``, re-raising our own errors (a missing export, ...) unwrapped."""
     try:
         return instantiate(node)
@@ -27,7 +27,7 @@ def _instantiate(node: Any) -> Any:
 
 def build_representation(config: Mapping[str, Any]) -> Representation:
     """``representation`` (mel, latent), then ``decoder`` (a partial applied to it) if set."""
-    representation = _instantiate(config["representation"])
+    representation = instantiate_part(config["representation"])
     if config.get("decoder"):
         representation = instantiate(config["decoder"])(representation)
     if not isinstance(representation, Representation):

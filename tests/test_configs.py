@@ -118,3 +118,22 @@ def test_every_experiment_trains_one_step(experiment, synth_dir, autoencoder_exp
     if (cfg.get("codec") or {}).get("init_vocoder"):
         overrides.append("codec.init_vocoder=null")  # no trained vocoder to start from here
     assert main(["train", *overrides]) == 0
+
+
+def test_autoencoder_without_its_vocoder_is_one_clear_line(synth_dir, tmp_path, capsys):
+    from audiodiff.cli.main import main
+
+    overrides = [
+        "experiment=autoencoder_synth",
+        f"run_dir={tmp_path / 'run'}",
+        f"data.root={synth_dir}",
+        "data.synth=null",
+        "data.num_workers=0",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"data.vocab_path={tmp_path / 'v.json'}",
+        f"codec.init_vocoder={tmp_path / 'gone'}",
+    ]
+    assert main(["train", *overrides]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "gone: vocoder export not found" in err
+    assert "experiment=vocoder_synth" in err

@@ -14,7 +14,7 @@ import torch
 from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
-from audiodiff.build import build_denoiser, build_representation
+from audiodiff.build import build_denoiser, build_representation, instantiate_part
 from audiodiff.codecs.losses import MelLoss, MultiResolutionSTFTLoss, PhaseDerivativeLoss
 from audiodiff.data.datamodule import AudioDataModule
 from audiodiff.errors import ConfigError
@@ -92,7 +92,7 @@ def codec_task(
     ``init_from``: a codec export of the same architecture whose weights the codec starts
     from (e.g. a reconstruction-only run, fine-tuned here with the discriminators on).
     """
-    codec = instantiate(config["codec"])
+    codec = instantiate_part(config["codec"])
     if init_from is not None:
         start_from(codec, init_from)
     discriminators = instantiate(config.get("discriminators"))
