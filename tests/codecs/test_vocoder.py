@@ -79,7 +79,8 @@ def steady_tone_rms(phase: str, bin_index: int = 10) -> float:
     reference = voc.synthesize(one_bin, spec.angle())
     with torch.no_grad():
         voc.head.weight.zero_()
-        voc.head.bias.copy_(torch.cat([one_bin[0, :, frames // 2], torch.zeros(n_fft // 2 + 1)]))
+        phases = torch.zeros(voc.head.out_features - (n_fft // 2 + 1))  # advances (+ offsets)
+        voc.head.bias.copy_(torch.cat([one_bin[0, :, frames // 2], phases]))
         out = voc(torch.randn(1, 80, frames))
     mid = slice(16 * HOP, 48 * HOP)
     return (out[..., mid].pow(2).mean().sqrt() / reference[..., mid].pow(2).mean().sqrt()).item()
@@ -91,6 +92,7 @@ def test_increment_phase_holds_a_steady_tone():
     # absolute phases (Vocos) a tone whose advance is pi per frame (bin 10, hop n_fft/4)
     # cancels itself.
     assert 0.99 < steady_tone_rms("increment") < 1.01
+    assert 0.99 < steady_tone_rms("locked") < 1.01
     assert steady_tone_rms("absolute") < 0.05
     with pytest.raises(ValueError, match="phase"):
         VocosVocoder(phase="wrapped")
