@@ -31,15 +31,16 @@ def peak_owner(magnitude: Tensor) -> Tensor:
     below and louder than the bin above (beyond the edges counts as -inf, so a frame's loudest
     bin is always a peak); a bin belongs to the nearest peak, the lower one on a tie.
     """
-    b, f, t = magnitude.shape
-    padded = torch.nn.functional.pad(magnitude, (0, 0, 1, 1), value=-math.inf)
-    centre = padded[:, 1:-1]
-    peak = (centre >= padded[:, :-2]) & (centre > padded[:, 2:])
-    idx = torch.arange(f, device=magnitude.device)[None, :, None].expand(b, f, t)
-    below = torch.where(peak, idx, torch.full_like(idx, -1)).cummax(dim=1).values
-    above = torch.where(peak, idx, torch.full_like(idx, f)).flip(1).cummin(dim=1).values.flip(1)
+    x = magnitude.transpose(1, 2).float()  # [B, T, F]: scans run along the last dimension
+    f = x.shape[-1]
+    padded = torch.nn.functional.pad(x, (1, 1), value=-math.inf)
+    centre = padded[..., 1:-1]
+    peak = (centre >= padded[..., :-2]) & (centre > padded[..., 2:])
+    idx = torch.arange(f, device=x.device, dtype=x.dtype)  # float: cummax is faster on floats
+    below = torch.where(peak, idx, -1.0).cummax(dim=-1).values
+    above = torch.where(peak, idx, float(f)).flip(-1).cummin(dim=-1).values.flip(-1)
     use_below = (below >= 0) & ((above >= f) | (idx - below <= above - idx))
-    return torch.where(use_below, below, above)
+    return torch.where(use_below, below, above).long().transpose(1, 2)
 
 
 def locked_phase(advance: Tensor, offset: Tensor, owner: Tensor) -> Tensor:
@@ -56,14 +57,17 @@ def locked_phase(advance: Tensor, offset: Tensor, owner: Tensor) -> Tensor:
         raise ValueError(
             f"advance, offset and owner must match: {advance.shape}, {offset.shape}, {owner.shape}"
         )
-    bins = torch.arange(advance.shape[1], device=advance.device)[None, :]
+    bins = torch.arange(advance.shape[1], device=advance.device)[None, :, None]
+    offset = torch.where(owner == bins, torch.zeros_like(offset), offset)
+    # frame t = (frame t-1 read at the owners) + step t, step t = advance read at the owners
+    step = (torch.gather(advance, 1, owner) + offset).permute(2, 0, 1).contiguous()  # [T, B, F]
+    owners = owner.permute(2, 0, 1).contiguous()
     frames = []
-    previous = torch.zeros_like(advance[..., 0])
-    for t in range(advance.shape[-1]):
-        own = owner[..., t]
-        moved = previous + advance[..., t]
-        off = torch.where(own == bins, torch.zeros_like(offset[..., t]), offset[..., t])
-        previous = torch.remainder(torch.gather(moved, 1, own) + off, 2 * math.pi)
+    previous = torch.zeros_like(step[0])
+    for t in range(step.shape[0]):
+        previous = torch.gather(previous, 1, owners[t]) + step[t]
+        if t % 256 == 255:  # keep the running phase small (float32 resolution)
+            previous = torch.remainder(previous, 2 * math.pi)
         frames.append(previous)
     return torch.stack(frames, dim=-1)
 
