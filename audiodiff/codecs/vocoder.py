@@ -182,11 +182,11 @@ class VocosVocoder(nn.Module):
         length = spec.shape[-1] * self.hop_length
         return istft(spec, self.n_fft, self.hop_length, self.window, length=length).unsqueeze(1)
 
-    def forward(self, mel: Tensor) -> Tensor:
-        # mel: [B, n_mels, T] -> wav: [B, 1, T * hop_length]
+    def spectrum(self, mel: Tensor) -> tuple[Tensor, Tensor]:
+        """mel: [B, n_mels, T] -> (log_magnitude, phase), each [B, n_fft // 2 + 1, T]."""
         if mel.dim() != 3 or mel.shape[1] != self.n_mels:
             raise ValueError(f"expected mel [B, {self.n_mels}, T], got {tuple(mel.shape)}")
-        out = self.head(self.trunk(mel)).transpose(1, 2).float()  # [B, 2F, T]
+        out = self.head(self.trunk(mel)).transpose(1, 2).float()  # [B, 2F or 3F, T]
         log_magnitude, phase, *residual = out.chunk(3 if self.phase == "locked" else 2, dim=1)
         if self.magnitude_prior:
             log_magnitude = log_magnitude + self.prior_log_magnitude(mel)
@@ -197,7 +197,11 @@ class VocosVocoder(nn.Module):
             else:
                 owner = peak_owner(log_magnitude.detach())
                 phase = locked_phase(step, lobe_offset(owner, residual[0]), owner)
-        return self.synthesize(log_magnitude, phase)
+        return log_magnitude, phase
+
+    def forward(self, mel: Tensor) -> Tensor:
+        # mel: [B, n_mels, T] -> wav: [B, 1, T * hop_length]
+        return self.synthesize(*self.spectrum(mel))
 
     @property
     def num_parameters(self) -> int:
