@@ -201,7 +201,8 @@ class AudioAutoencoder(nn.Module):
     of the same width and depth). ``decoder="mel"`` is a ``MelWaistDecoder``: ConvNeXt blocks
     (``frame_dim``, ``frame_layers``) map the latents to an 80-bin normalised log-mel at
     ``sample_rate`` (FFT ``4 * hop_length``) and a vocoder (``vocoder_dim``,
-    ``vocoder_layers``, magnitude prior) decodes it; it can start from a trained vocoder.
+    ``vocoder_layers``, ``vocoder_phase``, magnitude prior) decodes it; it can start from a
+    trained vocoder of the same size and phase head.
     ``channels``, ``channel_mults`` and ``res_dilations`` only shape the conv parts.
     """
 
@@ -222,6 +223,7 @@ class AudioAutoencoder(nn.Module):
         frame_layers: int = 8,
         vocoder_dim: int = 128,
         vocoder_layers: int = 6,
+        vocoder_phase: str = "increment",
         sample_rate: int = 16000,
     ) -> None:
         super().__init__()
@@ -252,6 +254,7 @@ class AudioAutoencoder(nn.Module):
         self.frame_layers = frame_layers
         self.vocoder_dim = vocoder_dim
         self.vocoder_layers = vocoder_layers
+        self.vocoder_phase = vocoder_phase
         self.sample_rate = sample_rate
 
         widths = [channels, *(channels * m for m in channel_mults)]
@@ -276,7 +279,7 @@ class AudioAutoencoder(nn.Module):
                 sample_rate=sample_rate, n_fft=4 * self.hop_length, hop_length=self.hop_length
             )
             self.decoder = MelWaistDecoder(
-                latent_dim, mel, frame_dim, frame_layers, vocoder_dim, vocoder_layers
+                latent_dim, mel, frame_dim, frame_layers, vocoder_dim, vocoder_layers, vocoder_phase
             )
         else:
             self.decoder = self._conv_decoder(widths)

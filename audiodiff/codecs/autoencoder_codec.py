@@ -64,6 +64,12 @@ class AutoencoderCodec(nn.Module):
             raise ConfigError(f"{path}: not a vocoder export")
         if vocoder.mel.config() != decoder.mel.config():
             raise ConfigError(f"{path}: the vocoder was trained on other mel settings")
+        if vocoder.vocoder.phase != decoder.vocoder.phase:
+            raise ConfigError(
+                f"{path}: a phase={vocoder.vocoder.phase} vocoder; the decoder has "
+                f"phase={decoder.vocoder.phase} (set codec.autoencoder.vocoder_phase="
+                f"{vocoder.vocoder.phase})"
+            )
         try:
             decoder.vocoder.load_state_dict(vocoder.vocoder.state_dict())
         except RuntimeError as e:

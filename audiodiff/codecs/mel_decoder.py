@@ -1,7 +1,7 @@
 """An autoencoder decoder with a mel waist: latents -> normalised log-mel -> Vocos vocoder.
 
 The decoder first maps the latents to the normalised log-mel the vocoder reads, then runs the
-vocoder (summed phase increments, mel pseudo-inverse magnitude prior). Trained end to end on
+vocoder (`vocoder_phase`, mel pseudo-inverse magnitude prior). Trained end to end on
 waveforms like any decoder, but it can start from a trained vocoder
 (``AutoencoderCodec(init_vocoder=...)``): its waveform losses then reach the latent-to-mel
 part almost unchanged, which is a plain regression and learns in minutes on a CPU. Latent
@@ -27,6 +27,7 @@ class MelWaistDecoder(nn.Module):
         num_layers: int = 4,
         vocoder_dim: int = 128,
         vocoder_layers: int = 6,
+        vocoder_phase: str = "increment",
     ) -> None:
         super().__init__()
         self.mel = mel  # settings for the vocoder's prior; no saved state
@@ -38,6 +39,7 @@ class MelWaistDecoder(nn.Module):
             num_layers=vocoder_layers,
             n_fft=mel.n_fft,
             hop_length=mel.hop_length,
+            phase=vocoder_phase,
             magnitude_prior=True,
         )
         self.vocoder.use_mel_prior(mel)

@@ -186,5 +186,9 @@ def test_mel_waist_autoencoder_starts_from_a_vocoder(vocoder_dir, tmp_path):
         AutoencoderCodec(instantiate(ae), init_vocoder=str(tmp_path / "gone"))
     with pytest.raises(ConfigError, match="does not fit"):
         AutoencoderCodec(instantiate({**ae, "vocoder_dim": 32}), init_vocoder=str(vocoder_dir))
+    with pytest.raises(ConfigError, match="vocoder_phase=increment"):
+        AutoencoderCodec(
+            instantiate({**ae, "vocoder_phase": "locked"}), init_vocoder=str(vocoder_dir)
+        )
     with pytest.raises(ConfigError, match="decoder=mel"):
         AutoencoderCodec(instantiate(AE), init_vocoder=str(vocoder_dir))
