@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install demo test test-all bench bench-samplers codecs bench-decoders data-real lint \
+.PHONY: install demo test test-all bench bench-samplers codecs bench-decoders codecs-speech \
+	bench-decoders-speech data-real lint \
 	format clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -58,6 +59,17 @@ bench-decoders: $(STAMP)
 	$(PY) scripts/bench_decoders.py --clips data/synth_heldout --name synth --n 32 --seconds 1 \
 		--pitch --vocoder outputs/vocoder/run/model --autoencoder outputs/autoencoder/run/model \
 		--sheet outputs/bench/decoders_synth.png
+
+# the speech vocoder (~30 min, 1 thread; needs make data-real), its benchmark and phase oracle
+codecs-speech: $(STAMP)
+	$(PY) -m audiodiff train experiment=vocoder_speech
+
+bench-decoders-speech: $(STAMP)
+	$(PY) scripts/bench_decoders.py --clips data/speech_heldout --name speech --n 24 --seconds 2 \
+		--speech --pitch --vocoder outputs/vocoder_speech/run/model \
+		--sheet outputs/bench/decoders_speech.png --sheet-clips 3
+	$(PY) scripts/phase_oracle.py --clips data/speech_heldout --n 24 --seconds 2 \
+		--vocoder outputs/vocoder_speech/run/model
 
 # real audio from Debian packages (apt-get install fluidsynth fluid-soundfont-gm espeak-ng)
 data-real: $(STAMP)
