@@ -206,7 +206,11 @@ def cli_train(tmp: Path, synth_dir: Path, *extra: str) -> int:
     )
 
 
-@pytest.mark.parametrize("extra", [[], ["discriminators=none"]], ids=["gan", "no_gan"])
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["discriminators=none"], ["discriminators=none", "codec.vocoder.phase=locked"]],
+    ids=["gan", "no_gan", "no_gan_locked"],
+)
 def test_cli_trains_a_codec_and_exports_it(extra, synth_dir, tmp_path, capsys):
     assert cli_train(tmp_path, synth_dir, *extra) == 0
     run = tmp_path / "run"
@@ -217,6 +221,9 @@ def test_cli_trains_a_codec_and_exports_it(extra, synth_dir, tmp_path, capsys):
     assert (config["discriminators"] is None) == bool(extra)
     codec = load_codec(run / "model")
     assert isinstance(codec, MelVocoder) and isinstance(codec.vocoder, VocosVocoder)
+    assert codec.vocoder.phase == (
+        "locked" if "codec.vocoder.phase=locked" in extra else "increment"
+    )
     state = {k[len("codec.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("codec.")}
     assert all(torch.equal(codec.state_dict()[k], v) for k, v in state.items())
     # resuming refuses another codec, naming the key
