@@ -15,10 +15,10 @@ from audiodiff.diffusion.precond import Denoiser
 from audiodiff.errors import AudioDiffError, ConfigError
 
 
-def instantiate_part(node: Any) -> Any:
+def instantiate_part(node: Any, **kwargs: Any) -> Any:
     """``instantiate``, re-raising our own errors (a missing export, ...) unwrapped."""
     try:
-        return instantiate(node)
+        return instantiate(node, **kwargs)
     except InstantiationException as e:
         if isinstance(e.__cause__, AudioDiffError):
             raise e.__cause__ from None

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch import Tensor
 
 from audiodiff.audio.representation import Representation
@@ -23,6 +22,7 @@ from audiodiff.diffusion.precond import Denoiser
 from audiodiff.errors import AudioDiffError, ConfigError
 from audiodiff.fastpath import FastPath, accelerate, set_threads
 from audiodiff.generation import sample, seeded_noise
+from audiodiff.safe_load import check_targets, read_checkpoint, read_config, read_safetensors
 
 CondValue = str | int | None | Sequence[str | int | None]
 
@@ -138,7 +138,9 @@ class Pipeline:
         sigma_max = float(sigma_max or defaults.get("sigma_max") or diffusion["sigma_max"])
         frames = max(1, math.ceil(seconds * self.representation.frame_rate))
         labels = self.encode_cond(cond, n) if self.vocab.labels else None
-        steps = steps or int(defaults.get("steps", 20))
+        steps = int(defaults.get("steps", 20)) if steps is None else int(steps)
+        if steps < 1:
+            raise ConfigError(f"steps must be >= 1, got {steps}")
         batch = self.fast.batch_size
         bar, callback = _progress(progress, steps * math.ceil(n / batch))
         chunks = []
@@ -194,9 +196,12 @@ def _from_parts(
     device: str | torch.device,
     decoder: Mapping[str, Any] | None = None,
     autoencoder: str | None = None,
+    where: str = "model",
 ) -> Pipeline:
-    if "vocab" not in config or "model" not in config:
-        raise ConfigError("this file has no audiodiff model config (vocab/model missing)")
+    if "vocab" not in config or "model" not in config or "representation" not in config:
+        raise ConfigError(f"{where}: no audiodiff model config (vocab/model missing)")
+    for part in ("model", "representation", "decoder"):  # what gets built: audiodiff only
+        check_targets(config.get(part), where)
     if decoder is not None:  # another decoder than the one the model was trained with
         config = {**config, "decoder": dict(decoder)}
     if autoencoder is not None:  # a latent model whose autoencoder export moved
@@ -222,16 +227,17 @@ def load_checkpoint(
     autoencoder: str | None = None,
 ) -> Pipeline:
     """A Lightning checkpoint (``.ckpt``) written by ``audiodiff train``: its EMA weights."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # pickle, zip or torch errors: the file is not a checkpoint
-        raise ConfigError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
-    meta = ckpt.get("audiodiff") if isinstance(ckpt, dict) else None
-    if not meta:
+    ckpt = read_checkpoint(path)  # weights_only: a pickle that would run code is refused
+    meta = ckpt.get("audiodiff")
+    if not (
+        isinstance(meta, dict)
+        and isinstance(meta.get("config"), dict)
+        and isinstance(ckpt.get("state_dict"), dict)
+    ):
         raise ConfigError(f"{path}: not an audiodiff checkpoint")
     prefix = "ema.module."
     state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
-    return _from_parts(meta["config"], state, device, decoder, autoencoder)
+    return _from_parts(meta["config"], state, device, decoder, autoencoder, where=str(path))
 
 
 def load_export(
@@ -241,16 +247,15 @@ def load_export(
     autoencoder: str | None = None,
 ) -> Pipeline:
     """A ``model.safetensors`` + ``config.yaml`` pair (a folder or the .safetensors file)."""
-    from safetensors.torch import load_file
-
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     weights = path if path.is_file() else folder / "model.safetensors"
     for needed in (weights, folder / "config.yaml"):
         if not needed.is_file():
             raise ConfigError(f"{needed}: not found (expected model.safetensors + config.yaml)")
-    config = yaml.safe_load((folder / "config.yaml").read_text())
-    return _from_parts(config, load_file(str(weights)), device, decoder, autoencoder)
+    config = read_config(folder / "config.yaml")
+    state, _ = read_safetensors(weights)
+    return _from_parts(config, state, device, decoder, autoencoder, where=str(folder))
 
 
 def load(

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from audiodiff.errors import ConfigError
+from audiodiff.safe_load import read_checkpoint
 
 RUN_DIR_ENV = "AUDIODIFF_RUN_DIR"
 
@@ -63,6 +64,7 @@ def _resume(cfg: DictConfig) -> None:
     last = run_dir / "checkpoints" / "last.ckpt"
     if not last.is_file() or not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{run_dir}: not a run folder (no checkpoints/last.ckpt or config.yaml)")
+    read_checkpoint(last)  # refused in one line if truncated or if it would run code
     saved = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
     cfg.run_dir, cfg.ckpt_path = str(run_dir), str(last)
     now = OmegaConf.to_container(cfg, resolve=True)
@@ -80,8 +82,10 @@ def _fit(cfg: DictConfig) -> None:
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
-        raise ConfigError(f"{cfg.ckpt_path}: checkpoint to resume from not found")
+    if cfg.ckpt_path and not cfg.resume:
+        read_checkpoint(cfg.ckpt_path)  # one line for a missing, broken or unsafe file
+    if cfg.data.get("vocab_path") is None:  # the run keeps its label ids; the data is not touched
+        cfg.data.vocab_path = str(Path(cfg.run_dir) / "vocab.json")
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
@@ -99,6 +103,16 @@ def _fit(cfg: DictConfig) -> None:
             f"{summary} on {len(datamodule.train_set)} clips "
             f"({len(datamodule.val_set or [])} for validation); run folder: {run_dir}"
         )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    # weights_only=True: a resumed checkpoint is read without running pickled code
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
+    stopped = any(getattr(c, "interrupted", False) for c in callbacks)
     if trainer.is_global_zero:
-        Console().print(f"done: {trainer.global_step} steps; model: {cfg.run_dir}/model")
+        if stopped:
+            Console(stderr=True).print(
+                f"stopped at step {trainer.global_step}: checkpoints/last.ckpt saved; "
+                f"continue with resume={cfg.run_dir}"
+            )
+        else:
+            Console().print(f"done: {trainer.global_step} steps; model: {cfg.run_dir}/model")
+    if stopped:
+        raise KeyboardInterrupt

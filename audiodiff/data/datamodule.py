@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 import lightning as L
-from torch.utils.data import DataLoader
 
 from audiodiff.audio.representation import Representation
 from audiodiff.data.folder import AudioFolder, check_readable
 from audiodiff.data.records import read_records, split_records
+from audiodiff.data.sampler import ResumableLoader
 from audiodiff.data.synth import SynthSpec, ensure_synth
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.errors import ConfigError
@@ -21,10 +21,12 @@ log = logging.getLogger(__name__)
 class AudioDataModule(L.LightningDataModule):
     """Loaders for a folder or manifest of clips.
 
-    ``labels`` names metadata columns that become integer conditions; their vocabulary is
-    saved as ``vocab.json`` beside the data (ids of known values never change) unless
-    ``vocab_path`` says where. With ``synth`` set, a missing ``root`` is built as the
-    built-in synthetic set first.
+    ``labels`` names metadata columns that become integer conditions. With ``vocab_path``
+    their vocabulary is read from and saved to that file (ids of known values never change;
+    ``audiodiff train`` keeps it in the run folder); without it, nothing is written. With
+    ``synth`` set, a missing ``root`` is built as the built-in synthetic set first (never
+    into a folder that holds other files). Batches come from ``ResumableLoader``: seeded by
+    ``seed`` and the epoch, so a resumed run sees the batches an uninterrupted one sees.
     """
 
     def __init__(
@@ -43,10 +45,19 @@ class AudioDataModule(L.LightningDataModule):
         cache_dir: str | None = None,
         synth: SynthSpec | None = None,
         vocab_path: str | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         if segment_seconds <= 0:
             raise ConfigError(f"segment_seconds must be positive, got {segment_seconds}")
+        if batch_size < 1 or num_workers < 0:
+            raise ConfigError(
+                f"need batch_size >= 1 and num_workers >= 0, got {batch_size}, {num_workers}"
+            )
+        if synth is not None and not isinstance(synth, SynthSpec):
+            # an experiment's data.synth settings, left over after data=folder: they do not apply
+            log.warning("data.synth is ignored: it configures the built-in set, not a folder")
+            synth = None
         self.root = Path(root)
         self.manifest = manifest
         self.labels = list(labels)
@@ -60,7 +71,8 @@ class AudioDataModule(L.LightningDataModule):
         self.representation = representation
         self.cache_dir = cache_dir
         self.synth = synth
-        self.vocab_path = Path(vocab_path) if vocab_path else self.root / "vocab.json"
+        self.vocab_path = Path(vocab_path) if vocab_path else None
+        self.seed = seed
         self.vocab: LabelVocab | None = None
         self.train_set: AudioFolder | None = None
         self.val_set: AudioFolder | None = None
@@ -86,9 +98,10 @@ class AudioDataModule(L.LightningDataModule):
                 len(records) + len(self.skipped),
                 self.skipped[0],
             )
-        base = LabelVocab.load(self.vocab_path) if self.vocab_path.is_file() else None
+        saved = self.vocab_path is not None and self.vocab_path.is_file()
+        base = LabelVocab.load(self.vocab_path) if saved else None
         self.vocab = LabelVocab.build(records, self.labels, base=base)
-        if self.vocab != base:
+        if self.vocab_path is not None and self.vocab != base:
             self.vocab.save(self.vocab_path)
         train, val = split_records(records, self.root, self.val_fraction, self.split_seed)
         common = dict(
@@ -102,20 +115,24 @@ class AudioDataModule(L.LightningDataModule):
         self.train_set = AudioFolder(train, random_crop=True, **common)
         self.val_set = AudioFolder(val, random_crop=False, **common) if val else None
 
-    def _loader(self, dataset: AudioFolder, shuffle: bool) -> DataLoader:
-        return DataLoader(
+    def _loader(self, dataset: AudioFolder, shuffle: bool) -> ResumableLoader:
+        trainer = self.trainer  # DDP: each process loads its share (use_distributed_sampler off)
+        return ResumableLoader(
             dataset,
             batch_size=self.batch_size,
+            seed=self.seed,
             shuffle=shuffle,
             num_workers=self.num_workers,
             drop_last=shuffle and len(dataset) >= self.batch_size,
             persistent_workers=self.num_workers > 0,
+            replicas=trainer.world_size if trainer is not None else 1,
+            rank=trainer.global_rank if trainer is not None else 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> ResumableLoader:
         self.setup()
         return self._loader(self.train_set, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader | list:
+    def val_dataloader(self) -> ResumableLoader | list:
         self.setup()
         return self._loader(self.val_set, shuffle=False) if self.val_set else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import torch
@@ -13,18 +14,23 @@ from audiodiff.audio.loudness import normalize_loudness
 from audiodiff.audio.representation import Representation
 from audiodiff.data.cache import FeatureCache, namespace
 from audiodiff.data.vocab import LabelVocab
-from audiodiff.errors import AudioFileError, ConfigError
+from audiodiff.errors import AudioFileError, ConfigError, EmptyAudioError
 
 log = logging.getLogger(__name__)
 
 
 def check_readable(records: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[str]]:
-    """Drop records whose file is missing or has an unreadable header; returns (kept, errors)."""
-    kept, errors = [], []
+    """Drop records whose file is missing, not a regular file, has an unreadable header or
+    zero frames, or repeats an earlier record's file; returns (kept, one line per dropped)."""
+    kept, errors, seen = [], [], set()
     for r in records:
         try:
+            key = os.path.normpath(r["path"])
+            if key in seen:
+                raise AudioFileError(r["path"], "listed twice; the first is kept")
+            seen.add(key)
             if info(r["path"]).frames == 0:
-                raise AudioFileError(r["path"], "zero length")
+                raise EmptyAudioError(r["path"])
             kept.append(r)
         except AudioFileError as e:
             errors.append(str(e))
@@ -99,12 +105,13 @@ class AudioFolder(Dataset):
 
         return self.cache.get_or_compute(path, compute) if self.cache else compute()
 
-    def _start(self, total: int, length: int) -> int:
+    def _start(self, total: int, length: int, crop_seed: int | None) -> int:
         if not self.random_crop or total <= length:
             return 0
-        return int(torch.randint(0, total - length + 1, ()).item())
+        g = None if crop_seed is None else torch.Generator().manual_seed(crop_seed)
+        return int(torch.randint(0, total - length + 1, (), generator=g).item())
 
-    def _item(self, index: int) -> dict:
+    def _item(self, index: int, crop_seed: int | None) -> dict:
         record = self.records[index]
         cond = {
             label: torch.tensor(self.vocab.encode(label, record.get(label)), dtype=torch.long)
@@ -113,19 +120,22 @@ class AudioFolder(Dataset):
         item: dict = {"cond": cond, "index": index}
         if self.representation is None:
             wav = self._load(record["path"])
-            start = self._start(wav.shape[-1], self.segment_samples)
+            start = self._start(wav.shape[-1], self.segment_samples, crop_seed)
             item["wav"] = fit_length(wav, self.segment_samples, start)
         else:
             x = self._features(record["path"])
             frames = self.representation.num_frames(self.segment_samples)
-            item["x"] = fit_length(x, frames, self._start(x.shape[-1], frames))
+            item["x"] = fit_length(x, frames, self._start(x.shape[-1], frames, crop_seed))
         return item
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """``key``: an index (crops from the global RNG) or (index, crop_seed) as
+        ``EpochSampler`` yields them (the crop depends on the seed alone)."""
+        index, crop_seed = key if isinstance(key, tuple) else (key, None)
         for attempt in range(len(self.records)):
             i = (index + attempt) % len(self.records)
             try:
-                return self._item(i)
+                return self._item(i, crop_seed)
             except AudioFileError as e:
                 path = self.records[i]["path"]
                 if path not in self.failures:

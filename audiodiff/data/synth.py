@@ -121,6 +121,14 @@ def _is_built(out_dir: Path, spec: SynthSpec, overwrite: bool) -> bool:
     """True when out_dir holds a complete build of spec; raises ConfigError on a mismatch."""
     csv_path, json_path = out_dir / "metadata.csv", out_dir / "synth.json"
     if not csv_path.exists():
+        ours = {*INSTRUMENTS, "synth.json", "vocab.json", ".cache"}  # an unfinished build
+        names = [p.name for p in out_dir.iterdir()] if out_dir.is_dir() else []
+        foreign = sorted(name for name in names if name not in ours)
+        if foreign:  # never write the synth set into someone's data
+            raise ConfigError(
+                f"{out_dir}: not a synth folder (it holds {foreign[0]!r} and no metadata.csv);"
+                " the synth set is built only into an empty or new folder"
+            )
         return False
     try:
         old = json.loads(json_path.read_text())

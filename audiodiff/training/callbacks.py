@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -123,3 +125,32 @@ class ExportWeights(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, module: Exportable) -> None:
         self._export(trainer, module)
+
+
+class BatchLog(L.Callback):
+    """Append one line per optimizer step to ``path`` (default ``<run>/batches.csv``):
+    step, the clips' dataset indices and a hash of the batch tensor. Shows which clips a step
+    saw (e.g. before a fault) and lets a test check that a resumed run saw the same batches.
+    Off by default: ``+callbacks.batch_log._target_=audiodiff.training.callbacks.BatchLog``.
+    """
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self._line = ""
+
+    def on_train_batch_start(self, trainer: L.Trainer, module: L.LightningModule, batch, i):
+        data = batch.get("x", batch.get("wav"))
+        digest = hashlib.sha1(data.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+        index = " ".join(str(int(j)) for j in torch.as_tensor(batch["index"]).flatten())
+        self._line = f"{index},{digest[:16]}"
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *_) -> None:
+        if not trainer.is_global_zero:
+            return
+        path = Path(self.path or Path(trainer.default_root_dir) / "batches.csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:  # one write per line: a kill never leaves half a line in the middle
+            os.write(fd, f"{trainer.global_step},{self._line}\n".encode())
+        finally:
+            os.close(fd)

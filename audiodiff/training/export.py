@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from audiodiff.errors import ConfigError
 from audiodiff.fileio import atomic_path, write_text
+from audiodiff.safe_load import check_targets, read_config, read_safetensors
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.yaml"
@@ -58,7 +58,7 @@ def load_codec(path: str | Path) -> nn.Module:
 
     Raises ``ConfigError`` naming the path when it is missing or not a codec export.
     """
-    from hydra.utils import instantiate
+    from audiodiff.build import instantiate_part
 
     path = Path(path)
     weights = path / CODEC_WEIGHTS if path.is_dir() else path
@@ -67,19 +67,24 @@ def load_codec(path: str | Path) -> nn.Module:
         raise ConfigError(
             f"{weights}: not found (expected a codec export: {CODEC_WEIGHTS} + {CONFIG})"
         )
-    with safe_open(str(weights), framework="pt") as f:
-        fmt = (f.metadata() or {}).get("format")
+    state, metadata = read_safetensors(weights)  # one line if truncated or not safetensors
+    fmt = metadata.get("format")
     if fmt != CODEC_FORMAT:
         raise ConfigError(
             f"{weights}: not a codec export (format {fmt!r}, expected {CODEC_FORMAT})"
         )
     if not config_path.is_file():
         raise ConfigError(f"{config_path}: not found (a codec export needs it beside the weights)")
-    config = yaml.safe_load(config_path.read_text())
-    if not isinstance(config, dict) or not isinstance(config.get("codec"), dict):
+    config = read_config(config_path)
+    if not isinstance(config.get("codec"), dict):
         raise ConfigError(f"{config_path}: no 'codec' section")
+    check_targets(config["codec"], str(config_path))  # builds audiodiff classes only
     # the weights come from the export, not from the vocoder an autoencoder started from
     start = {"init_vocoder": None} if "init_vocoder" in config["codec"] else {}
-    codec = instantiate(config["codec"], **start)
-    codec.load_state_dict(load_file(str(weights)))
+    codec = instantiate_part(config["codec"], **start)
+    try:
+        codec.load_state_dict(state)
+    except RuntimeError as e:
+        detail = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)[:120]
+        raise ConfigError(f"{weights}: weights do not match its config ({detail})") from None
     return codec.eval()

@@ -65,7 +65,10 @@ class DiffusionModule(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
         return loss
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        # the EMA follows every optimizer step inside the step itself, so a checkpoint written
+        # at the batch's end (callbacks run before the module's hooks) already includes it
+        super().optimizer_step(*args, **kwargs)
         self.ema.update(self.denoiser)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:

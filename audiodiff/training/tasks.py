@@ -12,11 +12,11 @@ from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from torch.utils.data import DataLoader
 
 from audiodiff.build import build_denoiser, build_representation, instantiate_part
 from audiodiff.codecs.losses import MelLoss, MultiResolutionSTFTLoss, PhaseDerivativeLoss
 from audiodiff.data.datamodule import AudioDataModule
+from audiodiff.data.sampler import ResumableLoader
 from audiodiff.errors import ConfigError
 from audiodiff.training.codec_module import CodecModule
 from audiodiff.training.module import DiffusionModule
@@ -96,7 +96,10 @@ def codec_task(
     if init_from is not None:
         start_from(codec, init_from)
     discriminators = instantiate(config.get("discriminators"))
-    stats_loader = DataLoader(datamodule.train_set, batch_size=datamodule.batch_size)
+    # the same seeded crops at every export: no draw from the global RNG between steps
+    stats_loader = ResumableLoader(
+        datamodule.train_set, batch_size=datamodule.batch_size, seed=datamodule.seed, shuffle=False
+    )
     module = CodecModule(
         codec=codec,
         discriminators=discriminators,

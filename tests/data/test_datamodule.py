@@ -24,7 +24,7 @@ def test_builds_missing_synth_and_serves_batches(tmp_path):
     batch = next(iter(dm.train_dataloader()))
     assert batch["wav"].shape == (4, 1, 8000)
     assert batch["cond"]["instrument"].shape == (4,) and batch["cond"]["pitch"].dtype == torch.long
-    assert (root / "vocab.json").is_file()
+    assert not (root / "vocab.json").exists()  # no vocab_path: nothing written beside the data
     val = next(iter(dm.val_dataloader()))
     assert val["wav"].shape[1:] == (1, 8000)
 

@@ -21,6 +21,7 @@ from audiodiff.codecs.losses import MelLoss, MultiResolutionSTFTLoss
 from audiodiff.codecs.mel_vocoder import MelVocoder
 from audiodiff.codecs.vocoder import VocosVocoder
 from audiodiff.errors import ConfigError
+from audiodiff.safe_load import read_checkpoint
 from audiodiff.training.codec_module import CodecModule
 from audiodiff.training.export import export, load_codec
 
@@ -214,7 +215,7 @@ def cli_train(tmp: Path, synth_dir: Path, *extra: str) -> int:
 def test_cli_trains_a_codec_and_exports_it(extra, synth_dir, tmp_path, capsys):
     assert cli_train(tmp_path, synth_dir, *extra) == 0
     run = tmp_path / "run"
-    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(run / "checkpoints" / "last.ckpt")
     assert ckpt["global_step"] == 4
     config = ckpt["audiodiff"]["config"]
     assert config["codec"]["vocoder"]["dim"] == 32

@@ -10,6 +10,7 @@ import torch
 
 import audiodiff
 from audiodiff.cli.main import main
+from audiodiff.safe_load import read_checkpoint
 
 
 def train(tmp: Path, *extra: str) -> int:
@@ -41,7 +42,7 @@ def test_run_folder_has_checkpoint_export_samples_and_logs(run):
     assert index[0] == "epoch,step,path,labels" and len(index) == 1 + 2 * 2  # 2 previews x 2
     assert (run / "csv" / "metrics.csv").is_file()
     assert list((run / "tensorboard").glob("events.*"))
-    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(run / "checkpoints" / "last.ckpt")
     config = ckpt["audiodiff"]["config"]
     assert config["vocab"]["instrument"][0] == "<null>" and config["model"]["channels"] == 16
     assert ckpt["global_step"] == 4 and int(ckpt["state_dict"]["ema.num_updates"]) == 4
@@ -50,7 +51,7 @@ def test_run_folder_has_checkpoint_export_samples_and_logs(run):
 def test_resume_continues_step_count_and_ema(tmp_path, capsys):
     assert train(tmp_path) == 0
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    before = torch.load(last, map_location="cpu", weights_only=False)
+    before = read_checkpoint(last)
     code = main(
         [
             "train",
@@ -61,7 +62,7 @@ def test_resume_continues_step_count_and_ema(tmp_path, capsys):
         ]
     )
     assert code == 0
-    after = torch.load(last, map_location="cpu", weights_only=False)
+    after = read_checkpoint(last)
     assert after["global_step"] == 6 and int(after["state_dict"]["ema.num_updates"]) == 6
     # the EMA continued from the saved average: it moved, but only a little (decay ~0.999
     # ramps from (1+t)/(10+t)), not restarted from the raw weights
@@ -167,9 +168,7 @@ def test_ddp_two_cpu_processes(tmp_path):
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    ckpt = torch.load(
-        tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
-    )
+    ckpt = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert ckpt["global_step"] == 2
     assert "world_size=2" in proc.stdout + proc.stderr or "2 processes" in proc.stdout + proc.stderr
 
@@ -209,9 +208,7 @@ def test_shipped_prompts_are_valid_for_the_synth_vocabulary():
 def test_bf16_mixed_precision_trains(tmp_path):
     """precision comes from the config; bf16 autocast also runs on the CPU."""
     assert train(tmp_path, "trainer.precision=bf16-mixed", "callbacks.preview=null") == 0
-    ckpt = torch.load(
-        tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
-    )
+    ckpt = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert ckpt["audiodiff"]["config"]["trainer"]["precision"] == "bf16-mixed"
     assert all(
         torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point()
