@@ -8,6 +8,8 @@ codec's ``_target_`` config and its metadata, e.g. latent statistics); loads wit
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,24 @@ CODEC_WEIGHTS = "codec.safetensors"
 CODEC_FORMAT = "audiodiff-codec-1"
 
 
+def save_weights(state: dict, path: Path, metadata: dict[str, str]) -> None:
+    """``save_file`` through a temporary file; its write errors (a full disk, ...) become
+    ``OSError`` naming ``path``, which the CLI prints as one line."""
+    with atomic_path(path) as tmp:
+        try:
+            save_file(state, str(tmp), metadata=metadata)
+        except OSError:
+            raise
+        except Exception as e:  # SafetensorError wraps the I/O error in its message
+            code = errno.ENOSPC if "os error 28" in str(e) else errno.EIO
+            raise OSError(code, os.strerror(code), str(path)) from None
+
+
 def export(denoiser: nn.Module, config: dict, out_dir: str | Path) -> Path:
     """Write the denoiser's weights and its config into ``out_dir``; returns the folder."""
     out_dir = Path(out_dir)
     state = {k: v.detach().cpu().contiguous() for k, v in denoiser.state_dict().items()}
-    with atomic_path(out_dir / WEIGHTS) as tmp:
-        save_file(state, str(tmp), metadata={"format": "audiodiff-denoiser-1"})
+    save_weights(state, out_dir / WEIGHTS, {"format": "audiodiff-denoiser-1"})
     write_text(out_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
     return out_dir
 
@@ -46,8 +60,7 @@ def export_codec(
     ``out_dir``; ``codec_config`` is the resolved ``_target_`` config that rebuilds ``codec``."""
     out_dir = Path(out_dir)
     state = {k: v.detach().cpu().contiguous() for k, v in codec.state_dict().items()}
-    with atomic_path(out_dir / CODEC_WEIGHTS) as tmp:
-        save_file(state, str(tmp), metadata={"format": CODEC_FORMAT})
+    save_weights(state, out_dir / CODEC_WEIGHTS, {"format": CODEC_FORMAT})
     config = {"format": CODEC_FORMAT, **metadata, "codec": dict(codec_config)}
     write_text(out_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
     return out_dir
