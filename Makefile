@@ -3,20 +3,41 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+# requirements.lock: the exact versions the test suite passed with (refresh: `make lock`)
+LOCK ?= requirements.lock
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+	-c $(LOCK)
+EXTRAS := .[dev,metrics,reference]
+KDIFF := k-diffusion==0.1.1.post1
 
-.PHONY: install demo test test-all bench bench-samplers codecs bench-decoders codecs-speech \
+.PHONY: install lock demo test test-all bench bench-samplers codecs bench-decoders codecs-speech \
 	bench-decoders-speech data-real lint \
 	format clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "installing audiodiff into $(VENV) (CPU torch pinned by constraints.txt) ..."
-	$(PIP_INSTALL) -e ".[dev,metrics,reference]"
-	$(PIP_INSTALL) --no-deps "k-diffusion==0.1.1.post1"
+	@echo "installing audiodiff into $(VENV) (the versions in $(LOCK); CPU torch) ..."
+	$(PIP_INSTALL) -e "$(EXTRAS)"
+	$(PIP_INSTALL) --no-deps "$(KDIFF)"
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# lock: resolve the newest releases the pyproject ranges allow in a scratch venv, run the
+# tests there, and only if they pass write their exact versions to requirements.lock
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+		-e "$(EXTRAS)"
+	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "$(KDIFF)"
+	.venv-lock/bin/python -m pytest -q -p no:cacheprovider
+	{ echo "# Exact versions \`make test\` passed with (written by \`make lock\` on $$(date -u +%F)," \
+	  "$$(.venv-lock/bin/python -V)). Used as pip constraints by the Makefile."; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | sed -E 's/\+cpu$$//'; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf .venv-lock
+	@echo "wrote $(LOCK); review the diff, then commit it"
 
 # demo: build the synth set, train the tiny model (~8 min on 2 cores), generate a labelled
 # grid, score it against held-out synth clips (a second set drawn with another seed).

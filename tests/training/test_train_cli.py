@@ -276,3 +276,35 @@ def test_schedule_settings_reach_the_sampler(run):
     assert torch.equal(karras, pipe.sample(**kwargs, schedule="karras", rho=7.0))
     for change in ({"schedule": "exponential"}, {"sigma_min": 0.05}, {"rho": 3.0}):
         assert not torch.allclose(karras, pipe.sample(**kwargs, **change), atol=1e-4), change
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_an_experiment_switched_to_a_folder_trains_and_writes_nothing_there(
+    synth_dir, tmp_path, capsys
+):
+    """experiment=smoke configures data.synth; with data=folder that block does not apply,
+    and the user's folder is only read."""
+    import shutil
+
+    folder = tmp_path / "my clips"
+    for wav in sorted(synth_dir.rglob("*.wav"))[:12]:
+        (folder / wav.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(wav, folder / wav.parent.name / wav.name)
+    before = _snapshot(folder)
+    args = [f"data.root={folder}", "data.labels=[folder]", "trainer.max_steps=2"]
+    assert train(tmp_path, "data=folder", "data.num_workers=0", *args) == 0
+    assert _snapshot(folder) == before
+    assert (tmp_path / "run" / "vocab.json").is_file()  # the labels live with the run
+
+
+def test_the_synth_set_is_never_built_into_someone_elses_folder(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my data")
+    assert train(tmp_path, f"data.root={folder}") == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a synth folder" in err and len(err.splitlines()) == 1, err
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
