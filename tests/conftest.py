@@ -53,3 +53,15 @@ def autoencoder_export(tmp_path_factory) -> Path:
     }
     folder = tmp_path_factory.mktemp("autoencoder")
     return export_codec(codec, config, codec.export_metadata(), folder)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """A two-step run of the smoke model (previews off): its folder, with checkpoints/ and
+    model/; its data under the folder's parent, in data/."""
+    from audiodiff.cli.main import main
+
+    tmp = tmp_path_factory.mktemp("smoke_run")
+    args = [f"run_dir={tmp / 'run'}", f"paths.data_dir={tmp / 'data'}", "trainer.max_steps=2"]
+    assert main(["train", "experiment=smoke", "callbacks.preview=null", *args]) == 0
+    return tmp / "run"

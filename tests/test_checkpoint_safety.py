@@ -26,13 +26,9 @@ class Trap:
         return (os.system, (f"touch '{self.marker}'",))
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    """A run of two steps of the smoke model: its folder (checkpoints/, model/)."""
-    tmp = tmp_path_factory.mktemp("safety")
-    args = [f"run_dir={tmp / 'run'}", f"paths.data_dir={tmp / 'data'}", "trainer.max_steps=2"]
-    assert main(["train", "experiment=smoke", "callbacks.preview=null", *args]) == 0
-    return tmp / "run"
+@pytest.fixture
+def model(smoke_run) -> Path:
+    return smoke_run
 
 
 @pytest.fixture

@@ -17,12 +17,9 @@ import soundfile as sf
 from audiodiff.cli.main import main
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("disk")
-    args = [f"run_dir={tmp / 'run'}", f"paths.data_dir={tmp / 'data'}", "trainer.max_steps=2"]
-    assert main(["train", "experiment=smoke", "callbacks.preview=null", *args]) == 0
-    return tmp / "run"
+@pytest.fixture
+def model(smoke_run) -> Path:
+    return smoke_run
 
 
 def _half_then_enospc(monkeypatch, folder: Path) -> None:
