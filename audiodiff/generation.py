@@ -41,6 +41,7 @@ def sample(
     seed: int | None = None,
     device: torch.device | str = "cpu",
     callback: Callable[[dict], None] | None = None,
+    observe: Callable[[Denoiser], Denoiser] | None = None,
 ) -> Tensor:
     """x: [B, C, T] sampled from ``denoiser`` (with classifier-free guidance when cond is set).
 
@@ -49,6 +50,8 @@ def sample(
     Stochastic solvers draw their step noise from torch's global generator; with ``seed``
     it is seeded for this call only (the caller's random state is left as it was).
     ``options`` are the solver's keyword options (``sampler_options(sampler)``: eta, order, ...).
+    ``observe`` wraps the (guided) denoiser once more, outside guidance: posterior sampling
+    for restoration and editing (``audiodiff.restore.posterior``), so every solver serves it.
     """
     if sampler not in SAMPLERS:
         raise ConfigError(f"unknown sampler '{sampler}'; choose from {', '.join(SAMPLERS)}")
@@ -69,6 +72,7 @@ def sample(
         raise ValueError(f"noise has shape {tuple(noise.shape)}, expected {tuple(shape)}")
     x = noise.to(device) * sigmas[0]
     guided = classifier_free_guidance(denoiser, cfg_scale) if cond else denoiser
+    guided = observe(guided) if observe is not None else guided
     cond = {k: v.to(device) for k, v in cond.items()} if cond else None
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.no_grad(), torch.random.fork_rng(devices=devices, enabled=seed is not None):
