@@ -38,8 +38,12 @@ def build_representation(config: Mapping[str, Any]) -> Representation:
 def build_denoiser(
     config: Mapping[str, Any], representation: Representation, vocab: LabelVocab
 ) -> Denoiser:
-    """The (untrained) denoiser: ``model`` partial + channels + label sizes, preconditioned."""
+    """The (untrained) denoiser: ``model`` partial + channels + label sizes, preconditioned.
+
+    With ``observation: true`` in the config (conditional restoration) the net also reads a
+    degraded recording's representation, as many channels as x."""
     make_net = instantiate(config["model"])
     label_sizes = {label: vocab.size(label) for label in vocab.labels}
-    net = make_net(in_channels=representation.channels, label_sizes=label_sizes)
+    extra = {"obs_channels": representation.channels} if config.get("observation") else {}
+    net = make_net(in_channels=representation.channels, label_sizes=label_sizes, **extra)
     return Denoiser(net, sigma_data=float(config["diffusion"]["sigma_data"]))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 
 from audiodiff.audio.representation import Representation
+from audiodiff.data.degraded import DegradedFolder, task_vocab
 from audiodiff.data.folder import AudioFolder, check_readable
 from audiodiff.data.records import read_records, split_records
 from audiodiff.data.sampler import ResumableLoader
@@ -46,6 +49,7 @@ class AudioDataModule(L.LightningDataModule):
         synth: SynthSpec | None = None,
         vocab_path: str | None = None,
         seed: int = 0,
+        degrade: Any = None,
     ) -> None:
         super().__init__()
         if segment_seconds <= 0:
@@ -73,6 +77,7 @@ class AudioDataModule(L.LightningDataModule):
         self.synth = synth
         self.vocab_path = Path(vocab_path) if vocab_path else None
         self.seed = seed
+        self.degrade = degrade  # an operator or {task: operator}: serves (clean, degraded)
         self.vocab: LabelVocab | None = None
         self.train_set: AudioFolder | None = None
         self.val_set: AudioFolder | None = None
@@ -101,6 +106,9 @@ class AudioDataModule(L.LightningDataModule):
         saved = self.vocab_path is not None and self.vocab_path.is_file()
         base = LabelVocab.load(self.vocab_path) if saved else None
         self.vocab = LabelVocab.build(records, self.labels, base=base)
+        if self.degrade is not None:
+            tasks = self.degrade if isinstance(self.degrade, Mapping) else None
+            self.vocab = task_vocab(self.vocab, tasks)
         if self.vocab_path is not None and self.vocab != base:
             self.vocab.save(self.vocab_path)
         train, val = split_records(records, self.root, self.val_fraction, self.split_seed)
@@ -112,8 +120,15 @@ class AudioDataModule(L.LightningDataModule):
             representation=self.representation,
             cache_dir=self.cache_dir,
         )
-        self.train_set = AudioFolder(train, random_crop=True, **common)
-        self.val_set = AudioFolder(val, random_crop=False, **common) if val else None
+        self.train_set = self._degraded(AudioFolder(train, random_crop=True, **common))
+        self.val_set = (
+            self._degraded(AudioFolder(val, random_crop=False, **common)) if val else None
+        )
+
+    def _degraded(self, folder: AudioFolder) -> AudioFolder | DegradedFolder:
+        if self.degrade is None:
+            return folder
+        return DegradedFolder(folder, self.degrade, self.vocab)
 
     def _loader(self, dataset: AudioFolder, shuffle: bool) -> ResumableLoader:
         trainer = self.trainer  # DDP: each process loads its share (use_distributed_sampler off)

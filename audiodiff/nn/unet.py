@@ -30,9 +30,13 @@ class UNet1d(nn.Module):
 
     The noise level is whatever the caller's preconditioning feeds it (EDM's c_noise =
     ln(sigma) / 4). ``label_sizes`` maps each label name to its number of ids including the
-    null id 0; a label left out of ``cond`` is id 0. The output convolution starts at zero,
-    so an untrained net returns exactly 0.
+    null id 0; a label left out of ``cond`` is id 0. With ``obs_channels`` > 0 the net also
+    reads ``cond["obs"]`` [B, obs_channels, T] (a degraded recording's representation, for
+    conditional restoration), concatenated with x at the input; a missing one reads as zeros.
+    The output convolution starts at zero, so an untrained net returns exactly 0.
     """
+
+    OBSERVATION = "obs"  # the cond key of the observation
 
     def __init__(
         self,
@@ -46,12 +50,15 @@ class UNet1d(nn.Module):
         emb_dim: int | None = None,
         label_sizes: Mapping[str, int] | None = None,
         dropout: float = 0.0,
+        obs_channels: int = 0,
     ) -> None:
         super().__init__()
         mults = tuple(int(m) for m in channel_mults)
         attn = {int(level) for level in attention_levels}
         if in_channels < 1 or channels < 1 or not mults or min(mults) < 1:
             raise ValueError("in_channels, channels and every channel_mult must be >= 1")
+        if obs_channels < 0:
+            raise ValueError(f"obs_channels must be >= 0, got {obs_channels}")
         if num_res_blocks < 1:
             raise ValueError(f"num_res_blocks must be >= 1, got {num_res_blocks}")
         if not attn <= set(range(len(mults))):
@@ -59,13 +66,14 @@ class UNet1d(nn.Module):
                 f"attention_levels {sorted(attn)} must be level indices in [0, {len(mults) - 1}]"
             )
         self.in_channels = in_channels
+        self.obs_channels = obs_channels
         self.out_channels = in_channels if out_channels is None else out_channels
         self.downsample_factor = 2 ** (len(mults) - 1)
         emb_dim = 4 * channels if emb_dim is None else emb_dim
 
         self.noise_embedding = NoiseEmbedding(channels + channels % 2, emb_dim)
         self.label_embedding = LabelEmbedding(label_sizes, emb_dim)
-        self.input_conv = nn.Conv1d(in_channels, channels, 3, padding=1)
+        self.input_conv = nn.Conv1d(in_channels + obs_channels, channels, 3, padding=1)
 
         def res(c_in: int, c_out: int) -> ResBlock:
             return ResBlock(c_in, c_out, emb_dim, dropout)
@@ -120,9 +128,11 @@ class UNet1d(nn.Module):
             raise ValueError(
                 f"noise_level must be [{b}] or a scalar, got {list(noise_level.shape)}"
             )
-        emb = self.noise_embedding(noise_level) + self.label_embedding(cond, b, x.device)
+        labels = {k: v for k, v in (cond or {}).items() if k != self.OBSERVATION}
+        emb = self.noise_embedding(noise_level) + self.label_embedding(labels, b, x.device)
 
-        h = F.pad(x, (0, -t % self.downsample_factor))
+        h = torch.cat([x, self._observation(cond, x)], dim=1) if self.obs_channels else x
+        h = F.pad(h, (0, -t % self.downsample_factor))
         h = self.input_conv(h)
         skips = [h]
         for block in self.down:
@@ -132,3 +142,15 @@ class UNet1d(nn.Module):
         for block in self.up:
             h = block(torch.cat([h, skips.pop()], dim=1), emb)
         return self.out(h)[..., :t]
+
+    def _observation(self, cond: Mapping[str, Tensor] | None, x: Tensor) -> Tensor:
+        # -> [B, obs_channels, T]
+        b, _, t = x.shape
+        obs = (cond or {}).get(self.OBSERVATION)
+        if obs is None:
+            return x.new_zeros(b, self.obs_channels, t)
+        if obs.shape != (b, self.obs_channels, t):
+            raise ValueError(
+                f"cond['obs'] must be [{b}, {self.obs_channels}, {t}], got {list(obs.shape)}"
+            )
+        return obs.to(x.dtype)

@@ -22,6 +22,7 @@ from audiodiff.training.ema import EMA
 from audiodiff.training.export import export
 
 CHECKPOINT_KEY = "audiodiff"
+OBSERVATION = "obs"  # cond key of a degraded recording's features (UNet1d.OBSERVATION)
 
 
 class DiffusionModule(L.LightningModule):
@@ -59,9 +60,19 @@ class DiffusionModule(L.LightningModule):
         with torch.no_grad():
             return self.representation.encode(batch["wav"].float())
 
+    def conditions(self, batch: dict) -> dict[str, Tensor] | None:
+        """The batch's labels, plus ``obs`` (the degraded clip's features) when it has one:
+        conditional restoration (the net reads obs beside x; see ``UNet1d``)."""
+        cond = batch.get("cond")
+        if "degraded" not in batch:
+            return cond
+        with torch.no_grad():
+            obs = self.representation.encode(batch["degraded"].float())
+        return {**(cond or {}), OBSERVATION: obs}
+
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
         x = self.features(batch)
-        loss = self.loss(self.denoiser, x, batch.get("cond"))
+        loss = self.loss(self.denoiser, x, self.conditions(batch))
         self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
         return loss
 
@@ -73,9 +84,9 @@ class DiffusionModule(L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         x = self.features(batch)
-        cond = batch.get("cond")
-        if batch_idx == 0 and cond:
-            self.example_cond = {k: v.detach() for k, v in cond.items()}
+        cond = self.conditions(batch)
+        if batch_idx == 0 and cond:  # labels for the previews (which draw whole new clips)
+            self.example_cond = {k: v.detach() for k, v in cond.items() if k != OBSERVATION}
         generator = torch.Generator(device=x.device).manual_seed(batch_idx)
         losses = self.loss.at_sigmas(self.ema.module, x, cond, self.val_sigmas, generator)
         for sigma, value in losses.items():

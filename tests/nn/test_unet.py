@@ -184,3 +184,23 @@ def test_tiny_net_overfits_a_fixed_batch():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] <= losses[0] / 10, f"MSE {losses[0]:.3f} -> {losses[-1]:.3f}"
+
+
+def test_an_observation_is_read_beside_x_and_changes_the_output():
+    from audiodiff.nn.unet import UNet1d
+
+    torch.manual_seed(0)
+    net = UNet1d(in_channels=4, channels=8, channel_mults=(1, 2), num_res_blocks=1,
+                 attention_levels=(), obs_channels=4, label_sizes={"task": 3})  # fmt: skip
+    torch.nn.init.normal_(net.out[-1].weight)  # the zero-initialised output would hide it
+    x, obs = torch.randn(2, 4, 16), torch.randn(2, 4, 16)
+    task = torch.tensor([1, 2])
+    a = net(x, torch.zeros(2), {"obs": obs, "task": task})
+    b = net(x, torch.zeros(2), {"obs": 2 * obs, "task": task})
+    zero = net(x, torch.zeros(2), {"task": task})
+    assert a.shape == (2, 4, 16) and not torch.allclose(a, b)
+    assert torch.allclose(
+        zero, net(x, torch.zeros(2), {"obs": torch.zeros_like(obs), "task": task})
+    )
+    with pytest.raises(ValueError, match="obs"):
+        net(x, torch.zeros(2), {"obs": obs[:, :3]})
