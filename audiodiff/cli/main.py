@@ -18,6 +18,11 @@ from audiodiff.errors import AudioDiffError, ConfigError
 COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("data", "synth"): ("audiodiff.cli.synth", "synth", "build the built-in synthetic dataset"),
     ("data", "encode"): ("audiodiff.cli.encode", "encode", "pre-encode a dataset (mel/latents)"),
+    ("data", "degrade"): (
+        "audiodiff.cli.degrade",
+        "degrade_data",
+        "write clean/degraded pairs for restoration",
+    ),
     ("evaluate",): ("audiodiff.cli.evaluate", "evaluate", "score generated or restored audio"),
     ("train",): ("audiodiff.cli.train", "train", "train a diffusion model (Lightning + Hydra)"),
     ("generate",): ("audiodiff.cli.generate", "generate", "generate clips from a trained model"),

@@ -1,0 +1,1 @@
+"""Restoration: degradation operators (``degrade``), observations and posterior sampling."""
