@@ -255,11 +255,11 @@ def sentence(rng: np.random.Generator) -> str:
 
 
 def render_speech(
-    index: int, *, seed: int, seconds: float, sample_rate: int
+    index: int, *, seed: int, seconds: float, sample_rate: int, voices: Sequence[str] = VOICES
 ) -> tuple[np.ndarray, dict[str, str]] | None:
     """Clip ``index``: wav [round(seconds * sample_rate)] and {voice, text, speed, pitch, ...}."""
     rng = np.random.default_rng([seed, index])
-    voice = VOICES[index % len(VOICES)]
+    voice = voices[index % len(voices)]
     text = sentence(rng)
     speed, pitch = int(rng.integers(140, 191)), int(rng.integers(30, 71))
     with tempfile.TemporaryDirectory(prefix="realset_") as tmp:
@@ -339,6 +339,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sample-rate", type=int, default=16000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--soundfont", type=Path, default=SOUNDFONT)
+    parser.add_argument(
+        "--voices", help="speech: comma-separated espeak-ng voices (default: VOICES); "
+        "hold voices out of training by giving the held-out set others"
+    )
     parser.add_argument("--force", action="store_true", help="write into a non-empty --out")
     return parser.parse_args(argv)
 
@@ -359,6 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {out} is not empty; pass --force to write into it", file=sys.stderr)
         return 2
     extra = {"soundfont": args.soundfont} if args.kind == "music" else {}
+    if args.kind == "speech" and args.voices:
+        extra["voices"] = tuple(v.strip() for v in args.voices.split(",") if v.strip())
     render = partial(
         spec.render, seed=args.seed, seconds=args.seconds, sample_rate=args.sample_rate, **extra
     )

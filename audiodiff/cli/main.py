@@ -26,6 +26,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("evaluate",): ("audiodiff.cli.evaluate", "evaluate", "score generated or restored audio"),
     ("train",): ("audiodiff.cli.train", "train", "train a diffusion model (Lightning + Hydra)"),
     ("generate",): ("audiodiff.cli.generate", "generate", "generate clips from a trained model"),
+    ("restore",): ("audiodiff.cli.restore", "restore", "denoise, declip, extend, fill gaps"),
     ("roundtrip",): (
         "audiodiff.cli.roundtrip",
         "roundtrip",

@@ -28,18 +28,33 @@ class KnownSamples:
 
     Gaps in a waveform (mask 0 inside the gaps), the known low band of a spectrogram (mask
     over frequency channels), the kept frames of an edit. ``mask`` broadcasts against y.
+    With ``fade`` > 0, ``project`` crossfades: within ``fade`` samples of a gap the known
+    samples blend linearly into the signal, so the edges of a filled gap do not click.
     """
 
-    def __init__(self, y: Tensor, mask: Tensor) -> None:
+    def __init__(self, y: Tensor, mask: Tensor, fade: int = 0) -> None:
         # y: [B, C, N]; mask: broadcastable to y, 1 = known
         self.y = y
         self.mask = mask.to(y.dtype).expand_as(y)
+        self.weight = self.mask if fade <= 0 else _faded(self.mask, fade)
 
     def residual(self, signal: Tensor) -> Tensor:
         return self.mask * (self.y - signal)
 
     def project(self, signal: Tensor) -> Tensor:
-        return self.mask * self.y + (1 - self.mask) * signal
+        return self.weight * self.y + (1 - self.weight) * signal
+
+
+def _faded(mask: Tensor, fade: int) -> Tensor:
+    """mask with linear ramps from 0 at a gap's edge to 1 ``fade`` samples into the known part."""
+    # mask: [B, C, N] of 0/1 -> [B, C, N] in [0, 1]
+    gap = (1 - mask).flatten(0, 1)[:, None]  # [B*C, 1, N]
+    near, reach = gap.clone(), torch.zeros_like(gap)
+    for _ in range(fade):  # reach counts the distances 1..fade at which a gap is found
+        near = torch.nn.functional.max_pool1d(near, 3, stride=1, padding=1)
+        reach = reach + near
+    weight = (1 - reach / fade).clamp(0, 1).view_as(mask)
+    return torch.minimum(weight, mask)
 
 
 class Clipped:

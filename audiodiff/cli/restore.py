@@ -1,0 +1,120 @@
+"""``audiodiff restore task=... ckpt=... in=FILE_OR_DIR out=DIR``: restore recordings."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.progress import Progress
+
+from audiodiff.audio.io import load, resample, save
+from audiodiff.cli.output import prepare_output_dir
+from audiodiff.errors import AudioFileError, ConfigError
+from audiodiff.fileio import write_text
+from audiodiff.restore.restorer import RestoreOptions, restore
+from audiodiff.restore.sheet import save_before_after
+
+AUDIO = (".wav", ".flac", ".ogg", ".mp3")
+
+
+@dataclass
+class Options:
+    task: str
+    ckpt: str
+    out: str
+    overwrite: bool
+    sampler: str
+    steps: int
+    sigma_start: float | None
+    sigma_min: float | None
+    cutoff_hz: float | None
+    clip_level: float | None
+    min_gap_seconds: float
+    fade_seconds: float
+    guidance: float
+    chunk_seconds: float
+    overlap_seconds: float
+    seed: int
+    device: str
+
+
+def inputs(source: Path) -> tuple[Path, list[Path]]:
+    """(the folder names are relative to, the audio files to restore)."""
+    if source.is_file():
+        return source.parent, [source]
+    if not source.is_dir():
+        raise ConfigError(f"{source}: no such file or folder")
+    files = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO and p.is_file())
+    if not files:
+        raise ConfigError(f"{source}: no audio files ({', '.join(AUDIO)})")
+    return source, files
+
+
+def run(cfg: DictConfig) -> None:
+    from audiodiff.pipeline import load as load_model
+
+    opts = RestoreOptions(**{k: cfg[k] for k in RestoreOptions.__dataclass_fields__})
+    opts.check()
+    source = Path(str(cfg["in"]))
+    root, files = inputs(source)
+    out = Path(cfg.out).resolve()
+    if source.is_dir() and (out == root.resolve() or root.resolve() in out.parents):
+        raise ConfigError(f"{out}: inside the input folder; choose another out=")
+    if out == root.resolve():
+        raise ConfigError(f"{out}: the input's own folder; choose another out=")
+    pipe = load_model(cfg.ckpt, cfg.device)
+    out = prepare_output_dir(out, cfg.overwrite)
+    console, skipped, rows, pairs = Console(stderr=True), [], [], []
+    start = time.perf_counter()
+    audio_seconds = 0.0
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+        files_task = bar.add_task("files", total=len(files))
+        chunks_task = bar.add_task("chunks", total=None)
+        for path in files:
+            try:
+                wav, sr = load(path, mono=False)  # [C, N] at the file's rate
+            except AudioFileError as e:
+                skipped.append(str(e))
+                bar.advance(files_task)
+                continue
+            model_wav = resample(wav, sr, pipe.sample_rate) if sr != pipe.sample_rate else wav
+
+            def progress(i: int, n: int) -> None:
+                bar.update(chunks_task, completed=i + 1, total=n)
+
+            fixed = restore(pipe, model_wav, opts, progress)  # [C, N'] at the model's rate
+            pairs.append((model_wav[:1], fixed[:1]))
+            back = resample(fixed, pipe.sample_rate, sr) if sr != pipe.sample_rate else fixed
+            target = out / path.relative_to(root).with_suffix(".wav")
+            save(target, back[..., : wav.shape[-1]].clamp(-1, 1), sr)
+            name = str(target.relative_to(out))
+            rows.append({"input": str(path), "output": name, "sample_rate": sr})
+            audio_seconds += wav.shape[-1] / sr
+            bar.advance(files_task)
+    if not rows:
+        raise ConfigError(f"no file could be restored ({len(skipped)} unreadable)")
+    elapsed = time.perf_counter() - start
+    titles = [Path(r["input"]).name for r in rows[:6]]
+    sheet = save_before_after(out / "spectrograms.png", pairs[:6], titles, pipe.sample_rate)
+    report = {
+        "task": opts.task,
+        "ckpt": str(cfg.ckpt),
+        "conditional": bool(pipe.config.get("observation")),
+        "options": {k: cfg[k] for k in RestoreOptions.__dataclass_fields__},
+        "files": rows,
+        "skipped": skipped,
+        "elapsed_seconds": round(elapsed, 3),
+        "real_time_factor": round(audio_seconds / elapsed, 3),
+    }
+    write_text(out / "restore.json", json.dumps(report, indent=2) + "\n")
+    for reason in skipped[:5]:
+        console.print(f"skipped: {reason}", markup=False, highlight=False)
+    Console().print(
+        f"restored {len(rows)} files ({audio_seconds:.1f} s, task={opts.task}) to {out} in "
+        f"{elapsed:.1f} s ({audio_seconds / elapsed:.2f}x real time); sheet: {sheet}"
+        + (f"; skipped {len(skipped)} unreadable" if skipped else "")
+    )

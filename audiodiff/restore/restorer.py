@@ -1,0 +1,165 @@
+"""Restore a recording with a trained model: the two routes behind one function.
+
+Route 1, a conditional model (trained with ``observation: true``): the net reads the
+degraded recording's features as ``cond["obs"]``; sampling starts from the observation plus
+noise at ``sigma_start`` (as SGMSE+ / StoRM do) and runs ``steps`` solver steps. One Euler
+step from a large ``sigma_start`` is the predictive mode: D(noise, sigma, obs) ~ E[x0 | y].
+
+Route 2, any prior (a model that never saw degradations): the observation becomes a denoiser
+wrapper (``audiodiff.restore.posterior``): data consistency for gaps, the low band and the
+unclipped samples when the representation inverts exactly (stft), reconstruction guidance
+through the decoder otherwise (mel, latents); denoising is SDEdit (partial noising).
+
+Either way the result keeps what is trusted (``Observation.project``: the samples outside
+gaps, the observed low band, the unclipped samples), and long files go in chunks
+(``audiodiff.restore.chunking``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from audiodiff.audio.stft_representation import StftRepresentation
+from audiodiff.errors import ConfigError
+from audiodiff.generation import sample, seeded_noise
+from audiodiff.restore.chunking import process_in_chunks
+from audiodiff.restore.operators import Clipped, KnownSamples, LowBand, Observation
+from audiodiff.restore.posterior import data_consistency, reconstruction_guidance
+
+TASKS = ("denoise", "declip", "bandwidth", "inpaint")
+
+
+@dataclass
+class RestoreOptions:
+    """How to restore; the defaults suit a conditional model on a 2-core CPU."""
+
+    task: str = "denoise"
+    sampler: str = "euler"
+    steps: int = 8
+    sigma_start: float | None = None  # None: the model's sigma_max for route 2 tasks, 1.0 else
+    sigma_min: float | None = None
+    cutoff_hz: float | None = None  # bandwidth: the observed band's upper edge
+    clip_level: float | None = None  # declip: None = the recording's peak
+    min_gap_seconds: float = 0.01  # inpaint: runs of exact zeros at least this long are gaps
+    fade_seconds: float = 0.005  # inpaint: crossfade from the kept samples into a filled gap
+    guidance: float = 1.0  # reconstruction-guidance step (route 2 without projection)
+    chunk_seconds: float = 4.0
+    overlap_seconds: float = 0.5
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.task not in TASKS:
+            raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.steps < 1 or self.chunk_seconds <= 0 or self.overlap_seconds < 0:
+            raise ConfigError("need steps >= 1, chunk_seconds > 0 and overlap_seconds >= 0")
+        if self.overlap_seconds >= self.chunk_seconds:
+            raise ConfigError("overlap_seconds must be shorter than chunk_seconds")
+        if self.task == "bandwidth" and not self.cutoff_hz:
+            raise ConfigError("task=bandwidth needs cutoff_hz= (the observed band's upper edge)")
+
+
+def observation_for(
+    task: str, y: Tensor, sample_rate: int, opts: RestoreOptions
+) -> Observation | None:
+    """What the degraded chunk y [1, 1, L] says about the clean one, for ``task``."""
+    if task == "inpaint":
+        gaps = zero_runs(y, round(opts.min_gap_seconds * sample_rate))
+        return KnownSamples(y, ~gaps)
+    if task == "declip":
+        level = opts.clip_level if opts.clip_level is not None else float(y.abs().max())
+        return Clipped(y, max(level, 1e-6))
+    if task == "bandwidth":
+        return LowBand(y, float(opts.cutoff_hz), sample_rate)
+    return None
+
+
+def zero_runs(y: Tensor, min_length: int) -> Tensor:
+    """True inside runs of exact zeros at least ``min_length`` long (the gaps)."""
+    # y: [B, 1, N] -> bool [B, 1, N]
+    zero = (y == 0).float()
+    if min_length <= 1:
+        return zero.bool()
+    kernel = torch.ones(1, 1, min_length, dtype=zero.dtype)
+    full = torch.nn.functional.conv1d(zero.flatten(0, 1)[:, None], kernel) >= min_length - 0.5
+    covered = torch.nn.functional.conv_transpose1d(full.float(), kernel) > 0  # back to N
+    return covered.view_as(y)
+
+
+def _label_cond(pipe, task: str) -> dict[str, Tensor]:
+    labels = {}
+    if "task" in pipe.vocab.labels:
+        labels["task"] = torch.tensor([pipe.vocab.encode("task", task)], device=pipe.device)
+    return labels
+
+
+def restore_chunk(pipe, y: Tensor, opts: RestoreOptions, seed: int) -> Tensor:
+    """y: [1, 1, L] (L a multiple of the hop) at the model's rate -> restored [1, 1, L]."""
+    rep = pipe.representation
+    diffusion = pipe.config["diffusion"]
+    y = y.to(pipe.device)
+    obs_x = rep.encode(y)  # [1, C, T]
+    observation = observation_for(opts.task, y, rep.sample_rate, opts)
+    conditional = bool(pipe.config.get("observation"))
+    cond = _label_cond(pipe, opts.task)
+    observe = None
+    if conditional:
+        cond["obs"] = obs_x
+        sigma_start = opts.sigma_start if opts.sigma_start is not None else 1.0
+    elif opts.task == "denoise":
+        sigma_start = opts.sigma_start if opts.sigma_start is not None else 0.5
+    else:
+        sigma_start = opts.sigma_start or float(diffusion["sigma_max"])
+        exact = isinstance(rep, StftRepresentation)  # decode(encode(w)) == w
+
+        def observe(d, obs=observation):
+            if exact:
+                return data_consistency(d, obs, decode=rep.decode, encode=rep.encode)
+            return reconstruction_guidance(d, obs, decode=rep.decode, scale=opts.guidance)
+
+    noise = seeded_noise(tuple(obs_x.shape), [seed]).to(obs_x)
+    start = obs_x / sigma_start + noise  # x = y + sigma_start * n  (SDEdit; SGMSE+'s start)
+    if not conditional and opts.task != "denoise":
+        start = noise  # a prior restoring gaps, clipping or bandwidth starts from noise
+    x = sample(
+        pipe._sampling_denoiser,
+        tuple(obs_x.shape),
+        cond=cond or None,
+        sampler=opts.sampler,
+        steps=opts.steps,
+        sigma_min=float(opts.sigma_min or diffusion["sigma_min"]),
+        sigma_max=sigma_start,
+        noise=start,
+        seed=seed,
+        device=pipe.device,
+        observe=observe,
+    )
+    out = rep.decode(x)[..., : y.shape[-1]]
+    if isinstance(observation, KnownSamples):  # keep the known samples, crossfaded into gaps
+        fade = round(opts.fade_seconds * rep.sample_rate)
+        observation = KnownSamples(observation.y, observation.mask, fade=fade)
+    return observation.project(out) if observation is not None else out
+
+
+def restore(pipe, wav: Tensor, opts: RestoreOptions, progress=None) -> Tensor:
+    """wav: [C, N] at the model's rate -> restored [C, N]; each channel in chunks."""
+    opts.check()
+    hop = pipe.representation.hop_length
+    chunk = max(hop, math.ceil(opts.chunk_seconds * pipe.sample_rate / hop) * hop)
+    overlap = min(chunk - hop, round(opts.overlap_seconds * pipe.sample_rate))
+    channels = []
+    for c in range(wav.shape[0]):
+        counter = iter(range(10**9))
+
+        def one(piece: Tensor, c: int = c, counter=counter) -> Tensor:  # [1, 1, L]
+            i = next(counter)
+            return restore_chunk(pipe, piece, opts, seed=opts.seed + 1000 * c + i).cpu()
+
+        with torch.no_grad():
+            channels.append(
+                process_in_chunks(wav[c : c + 1].float(), one, chunk, overlap, progress)
+            )
+    return torch.cat(channels)
