@@ -117,6 +117,12 @@ def test_every_experiment_trains_one_step(experiment, synth_dir, autoencoder_exp
         overrides.append(f"representation.ckpt={autoencoder_export}")  # latent models
     if (cfg.get("codec") or {}).get("init_vocoder"):
         overrides.append("codec.init_vocoder=null")  # no trained vocoder to start from here
+    if cfg.get("noise_dir"):  # restoration recipes: talkers and music to mix in as noise
+        noise = tmp_path / "noise"
+        noise.mkdir()
+        for name in ("speech", "music"):
+            (noise / name).symlink_to(synth_dir, target_is_directory=True)
+        overrides.append(f"noise_dir={noise}")
     assert main(["train", *overrides]) == 0
 
 

@@ -111,7 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(module_name)
         open_keys = getattr(module, "OPEN_KEYS", ())
         rest = [f"+{a}" if a.split(".", 1)[0] in open_keys and "=" in a else a for a in rest]
+        # keys that share a config group's name (restore's task=): set after composing
+        value_keys = getattr(module, "VALUE_KEYS", ())
+        values = [a.split("=", 1) for a in rest if a.split("=", 1)[0] in value_keys]
+        rest = [a for a in rest if a.split("=", 1)[0] not in value_keys]
         cfg = _compose(config_name, rest)
+        for key, value in values:
+            cfg[key] = value
         if hasattr(module, "Options"):
             _check_types(cfg, module.Options)
         module.run(cfg)

@@ -19,6 +19,7 @@ from audiodiff.restore.restorer import RestoreOptions, restore
 from audiodiff.restore.sheet import save_before_after
 
 AUDIO = (".wav", ".flac", ".ogg", ".mp3")
+VALUE_KEYS = ("task",)  # a plain option here, though conf/task/ is a config group
 
 
 @dataclass
@@ -90,7 +91,8 @@ def run(cfg: DictConfig) -> None:
             pairs.append((model_wav[:1], fixed[:1]))
             back = resample(fixed, pipe.sample_rate, sr) if sr != pipe.sample_rate else fixed
             target = out / path.relative_to(root).with_suffix(".wav")
-            save(target, back[..., : wav.shape[-1]].clamp(-1, 1), sr)
+            # 32-bit float: the kept samples stay bit for bit, nothing is requantised
+            save(target, back[..., : wav.shape[-1]].clamp(-1, 1), sr, subtype="FLOAT")
             name = str(target.relative_to(out))
             rows.append({"input": str(path), "output": name, "sample_rate": sr})
             audio_seconds += wav.shape[-1] / sr

@@ -7,8 +7,9 @@ step from a large ``sigma_start`` is the predictive mode: D(noise, sigma, obs) ~
 
 Route 2, any prior (a model that never saw degradations): the observation becomes a denoiser
 wrapper (``audiodiff.restore.posterior``): data consistency for gaps, the low band and the
-unclipped samples when the representation inverts exactly (stft), reconstruction guidance
-through the decoder otherwise (mel, latents); denoising is SDEdit (partial noising).
+unclipped samples (decode, project, encode again: exact for stft, through Griffin-Lim's
+phase for mels), or reconstruction guidance through a decoder that declares itself
+``differentiable``; denoising is SDEdit (partial noising).
 
 Either way the result keeps what is trusted (``Observation.project``: the samples outside
 gaps, the observed low band, the unclipped samples), and long files go in chunks
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from audiodiff.audio.stft_representation import StftRepresentation
 from audiodiff.errors import ConfigError
 from audiodiff.generation import sample, seeded_noise
 from audiodiff.restore.chunking import process_in_chunks
@@ -46,7 +46,7 @@ class RestoreOptions:
     clip_level: float | None = None  # declip: None = the recording's peak
     min_gap_seconds: float = 0.01  # inpaint: runs of exact zeros at least this long are gaps
     fade_seconds: float = 0.005  # inpaint: crossfade from the kept samples into a filled gap
-    guidance: float = 1.0  # reconstruction-guidance step (route 2 without projection)
+    guidance: float = 0.0  # > 0: reconstruction guidance, for differentiable decoders
     chunk_seconds: float = 4.0
     overlap_seconds: float = 0.5
     seed: int = 0
@@ -113,12 +113,13 @@ def restore_chunk(pipe, y: Tensor, opts: RestoreOptions, seed: int) -> Tensor:
         sigma_start = opts.sigma_start if opts.sigma_start is not None else 0.5
     else:
         sigma_start = opts.sigma_start or float(diffusion["sigma_max"])
-        exact = isinstance(rep, StftRepresentation)  # decode(encode(w)) == w
+        differentiable = opts.guidance > 0 and getattr(rep, "differentiable", False)
 
         def observe(d, obs=observation):
-            if exact:
-                return data_consistency(d, obs, decode=rep.decode, encode=rep.encode)
-            return reconstruction_guidance(d, obs, decode=rep.decode, scale=opts.guidance)
+            if differentiable:  # through a differentiable decoder (an autoencoder's)
+                return reconstruction_guidance(d, obs, decode=rep.decode, scale=opts.guidance)
+            # exact where decode(encode(w)) == w (stft); through Griffin-Lim's phase for mels
+            return data_consistency(d, obs, decode=rep.decode, encode=rep.encode)
 
     noise = seeded_noise(tuple(obs_x.shape), [seed]).to(obs_x)
     start = obs_x / sigma_start + noise  # x = y + sigma_start * n  (SDEdit; SGMSE+'s start)
@@ -137,11 +138,18 @@ def restore_chunk(pipe, y: Tensor, opts: RestoreOptions, seed: int) -> Tensor:
         device=pipe.device,
         observe=observe,
     )
-    out = rep.decode(x)[..., : y.shape[-1]]
-    if isinstance(observation, KnownSamples):  # keep the known samples, crossfaded into gaps
-        fade = round(opts.fade_seconds * rep.sample_rate)
+    return rep.decode(x)[..., : y.shape[-1]]
+
+
+def keep_trusted(y: Tensor, restored: Tensor, sample_rate: int, opts: RestoreOptions) -> Tensor:
+    """The restored file made to agree with what the recording y says for sure: the samples
+    outside gaps (crossfaded into each filled gap), the unclipped samples, the low band."""
+    # y, restored: [1, 1, N] -> [1, 1, N]
+    observation = observation_for(opts.task, y, sample_rate, opts)
+    if isinstance(observation, KnownSamples):
+        fade = round(opts.fade_seconds * sample_rate)
         observation = KnownSamples(observation.y, observation.mask, fade=fade)
-    return observation.project(out) if observation is not None else out
+    return observation.project(restored) if observation is not None else restored
 
 
 def restore(pipe, wav: Tensor, opts: RestoreOptions, progress=None) -> Tensor:
@@ -158,8 +166,8 @@ def restore(pipe, wav: Tensor, opts: RestoreOptions, progress=None) -> Tensor:
             i = next(counter)
             return restore_chunk(pipe, piece, opts, seed=opts.seed + 1000 * c + i).cpu()
 
+        y = wav[c : c + 1].float()
         with torch.no_grad():
-            channels.append(
-                process_in_chunks(wav[c : c + 1].float(), one, chunk, overlap, progress)
-            )
+            restored = process_in_chunks(y, one, chunk, overlap, progress)
+        channels.append(keep_trusted(y[None], restored[None], pipe.sample_rate, opts)[0])
     return torch.cat(channels)

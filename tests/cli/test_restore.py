@@ -1,0 +1,138 @@
+"""`audiodiff restore`: both routes run, keep what is trusted, and refuse what they should.
+
+Models here are trained for two steps: the tests check the mechanics (lengths, rates, kept
+samples, refusals), not the sound; `make bench-restore` measures quality.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from audiodiff.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def conditional(synth_dir, tmp_path_factory) -> Path:
+    """experiment=denoise_speech_cpu for two steps on the synth set (noise: the synth set)."""
+    tmp = tmp_path_factory.mktemp("denoiser")
+    noise = tmp / "noise"
+    noise.mkdir()
+    for name in ("speech", "music"):
+        (noise / name).symlink_to(synth_dir, target_is_directory=True)
+    args = [
+        "experiment=denoise_speech_cpu",
+        f"run_dir={tmp / 'run'}",
+        f"data.root={synth_dir}",
+        f"noise_dir={noise}",
+        "trainer.max_steps=2",
+        "data.batch_size=2",
+        "data.segment_seconds=0.5",
+    ]
+    assert main(["train", *args]) == 0
+    return tmp / "run" / "model"
+
+
+def write(path: Path, wav: np.ndarray, sr: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, wav, sr, subtype="FLOAT")
+    return path
+
+
+def tone(seconds: float, sr: int) -> np.ndarray:
+    t = np.arange(round(seconds * sr)) / sr
+    return (0.3 * np.sin(2 * np.pi * 220 * t) + 0.1 * np.sin(2 * np.pi * 1500 * t)).astype(
+        np.float32
+    )
+
+
+def test_conditional_denoising_writes_the_input_rate_and_length(conditional, tmp_path, capsys):
+    noisy = tone(1.3, 22050) + 0.05 * np.random.default_rng(0).standard_normal(28665)
+    src = write(tmp_path / "in" / "a b.wav", noisy.astype(np.float32), 22050)
+    (tmp_path / "in" / "broken.wav").write_bytes(b"RIFF nonsense")
+    out = tmp_path / "out"
+    args = [f"ckpt={conditional}", f"in={src.parent}", f"out={out}", "steps=2"]
+    assert main(["restore", *args]) == 0
+    text = capsys.readouterr()
+    assert "restored 1 files" in text.out and "skipped 1 unreadable" in text.out
+    restored, sr = sf.read(out / "a b.wav")
+    assert sr == 22050 and restored.shape == noisy.shape and np.isfinite(restored).all()
+    report = json.loads((out / "restore.json").read_text())
+    assert report["conditional"] is True and report["real_time_factor"] > 0
+    assert (out / "spectrograms.png").stat().st_size > 1000
+    # a second run refuses the filled output folder, and nothing may land in the inputs
+    assert main(["restore", *args]) == 2
+    assert "not empty" in capsys.readouterr().err
+    inside = [f"ckpt={conditional}", f"in={src.parent}", f"out={src.parent / 'x'}"]
+    assert main(["restore", *inside]) == 2
+    assert "inside the input folder" in capsys.readouterr().err
+
+
+def test_bad_options_are_one_line(conditional, tmp_path, capsys):
+    src = write(tmp_path / "a.wav", tone(0.5, 16000), 16000)
+    for bad, words in [
+        ("task=bandwidth", "cutoff_hz"),
+        ("task=shout", "task must be one of"),
+        ("steps=0", "steps >= 1"),
+        ("overlap_seconds=9", "overlap_seconds"),
+    ]:
+        code = main(["restore", f"ckpt={conditional}", f"in={src}", f"out={tmp_path / 'o'}", bad])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and words in err, (bad, err)
+        assert not (tmp_path / "o").exists()
+
+
+def test_a_prior_fills_gaps_and_keeps_every_other_sample(smoke_run, tmp_path):
+    sr = 16000
+    clean = tone(2.0, sr)
+    gapped = clean.copy()
+    gaps = [(4000, 5600), (20000, 21200)]
+    for a, b in gaps:
+        gapped[a:b] = 0
+    src = write(tmp_path / "gaps.wav", gapped, sr)
+    out = tmp_path / "out"
+    args = [f"ckpt={smoke_run / 'model'}", f"in={src}", f"out={out}", "task=inpaint", "steps=3"]
+    assert main(["restore", *args, "chunk_seconds=1.0", "overlap_seconds=0.25"]) == 0
+    restored, _ = sf.read(out / "gaps.wav", dtype="float32")
+    fade = round(0.005 * sr)
+    keep = np.ones(len(clean), dtype=bool)
+    for a, b in gaps:
+        keep[a - fade : b + fade] = False
+    assert np.array_equal(restored[keep], gapped[keep])  # the known samples, bit for bit
+    assert all(np.abs(restored[a:b]).max() > 0 for a, b in gaps)  # the gaps are filled
+
+
+def test_a_prior_declips_keeping_the_unclipped_samples(smoke_run, tmp_path):
+    clean = tone(1.0, 16000)
+    clipped = np.clip(clean, -0.2, 0.2)
+    src = write(tmp_path / "clip.wav", clipped, 16000)
+    out = tmp_path / "out"
+    args = [f"ckpt={smoke_run / 'model'}", f"in={src}", f"out={out}", "task=declip", "steps=2"]
+    assert main(["restore", *args, "clip_level=0.2"]) == 0
+    restored, _ = sf.read(out / "clip.wav", dtype="float32")
+    free = np.abs(clipped) < 0.2 - 1e-4
+    assert np.allclose(restored[free], clipped[free], atol=1e-6)
+    assert (np.abs(restored[~free]) >= 0.2 - 1e-4).all()
+
+
+def test_bandwidth_keeps_the_observed_band(smoke_run, tmp_path):
+    from audiodiff.restore.operators import LowBand
+
+    sr = 16000
+    rng = np.random.default_rng(1)
+    low = torch.from_numpy(rng.standard_normal(16000).astype(np.float32) * 0.1)[None, None]
+    low = LowBand(low, 4000, sr).y_low
+    wav = torch.fft.irfft(low, n=16000)[0, 0].numpy()
+    src = write(tmp_path / "low.wav", wav, sr)
+    out = tmp_path / "out"
+    args = [f"ckpt={smoke_run / 'model'}", f"in={src}", f"out={out}", "task=bandwidth"]
+    assert main(["restore", *args, "cutoff_hz=4000", "steps=2", "chunk_seconds=2"]) == 0
+    restored, _ = sf.read(out / "low.wav", dtype="float32")
+    band = np.fft.rfftfreq(16000, 1 / sr) < 4000
+    a, b = np.fft.rfft(restored)[band], np.fft.rfft(wav)[band]
+    assert np.abs(a - b).max() < 1e-3 * np.abs(b).max()
