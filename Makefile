@@ -11,7 +11,7 @@ EXTRAS := .[dev,metrics,reference,restore]
 KDIFF := k-diffusion==0.1.1.post1
 
 .PHONY: install lock demo test test-all bench bench-samplers codecs bench-decoders codecs-speech \
-	bench-decoders-speech data-real lint \
+	bench-decoders-speech bench-restore data-real lint \
 	format clean
 
 $(STAMP): pyproject.toml constraints.txt $(LOCK)
@@ -92,12 +92,20 @@ bench-decoders-speech: $(STAMP)
 	$(PY) scripts/phase_oracle.py --clips data/speech_heldout --n 24 --seconds 2 \
 		--vocoder outputs/vocoder_speech/run/model
 
+# denoising on held-out voices and noise: the restoration model against the classical
+# baselines (needs make data-real with the held-out voices, and experiment=denoise_speech_cpu)
+bench-restore: $(STAMP)
+	$(PY) scripts/bench_restore.py --ckpt outputs/denoise_speech/run/model \
+		--clean data/speech_heldout_voices --music data/music_heldout --n 30
+
 # real audio from Debian packages (apt-get install fluidsynth fluid-soundfont-gm espeak-ng)
 data-real: $(STAMP)
 	$(PY) scripts/make_real_sets.py music --out data/music
 	$(PY) scripts/make_real_sets.py music --seed 1 --n 100 --out data/music_heldout
 	$(PY) scripts/make_real_sets.py speech --out data/speech
 	$(PY) scripts/make_real_sets.py speech --seed 1 --n 80 --out data/speech_heldout
+	$(PY) scripts/make_real_sets.py speech --seed 2 --n 60 --out data/speech_heldout_voices \
+		--voices "en-gb-x-rp,en-gb-x-gbclan+f2,en-us-nyc,en-gb-x-gbcwmd+f4"
 
 lint: $(STAMP)
 	$(PY) -m ruff check audiodiff tests scripts
