@@ -170,8 +170,16 @@ def main(argv=None) -> int:
     for n in names:
         print(f"| {n} | " + " | ".join(str(by_type[n][t]) for t in TYPES) + " |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"ckpt": str(args.ckpt), "n": args.n, "steps": args.steps, "summary": summary,
-              "pesq_by_snr": by_snr, "si_sdr_by_snr": by_snr_sisdr, "si_sdr_by_noise": by_type, "rows": rows}  # fmt: skip
+    report = {
+        "ckpt": str(args.ckpt),
+        "n": args.n,
+        "steps": args.steps,
+        "summary": summary,
+        "pesq_by_snr": by_snr,
+        "si_sdr_by_snr": by_snr_sisdr,
+        "si_sdr_by_noise": by_type,
+        "rows": rows,
+    }
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {args.out}")
     return 0
