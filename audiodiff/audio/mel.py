@@ -9,6 +9,7 @@ import torch
 from audiodiff.audio.griffinlim import griffin_lim
 from audiodiff.audio.representation import Representation
 from audiodiff.audio.spectral import mel_filters, stft
+from audiodiff.errors import ConfigError
 
 
 class MelRepresentation(Representation):
@@ -38,8 +39,20 @@ class MelRepresentation(Representation):
         seed: int = 0,
     ) -> None:
         super().__init__()
+        for name, value in (("sample_rate", sample_rate), ("n_fft", n_fft),
+                            ("hop_length", hop_length), ("n_mels", n_mels)):  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"representation.{name} must be a whole number >= 1, got {value!r}"
+                )
         if n_fft < hop_length:
-            raise ValueError(f"n_fft ({n_fft}) must be >= hop_length ({hop_length})")
+            raise ConfigError(
+                f"representation.n_fft ({n_fft}) must be >= hop_length ({hop_length})"
+            )
+        if n_mels > n_fft // 2 + 1:
+            raise ConfigError(
+                f"representation.n_mels ({n_mels}) must be <= n_fft // 2 + 1 ({n_fft // 2 + 1})"
+            )
         self.sample_rate = sample_rate
         self.n_fft = n_fft
         self._hop = hop_length

@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         module.run(cfg)
         return 0
     except (AudioDiffError, HydraException, OmegaConfBaseException) as e:
+        cause = e.__cause__
+        if isinstance(e, HydraException) and isinstance(cause, AudioDiffError):
+            e = cause  # our own message, not Hydra's "Error in call to target ..."
         print(f"audiodiff: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except OSError as e:  # permissions, a full disk, a path that is a folder, ...

@@ -8,6 +8,7 @@ file or the representation makes a new key, and stale entries are simply never r
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,8 +27,8 @@ class FeatureCache:
 
     def key(self, source: str | Path) -> str:
         st = Path(source).stat()
-        blob = f"{Path(source).resolve()}|{st.st_size}|{st.st_mtime_ns}"
-        return hashlib.sha1(blob.encode()).hexdigest()
+        blob = os.fsencode(Path(source).resolve()) + f"|{st.st_size}|{st.st_mtime_ns}".encode()
+        return hashlib.sha1(blob).hexdigest()  # fsencode: names that are not UTF-8 hash too
 
     def path(self, source: str | Path) -> Path:
         return self.directory / f"{self.key(source)}.pt"

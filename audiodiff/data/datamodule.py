@@ -54,6 +54,12 @@ class AudioDataModule(L.LightningDataModule):
         super().__init__()
         if segment_seconds <= 0:
             raise ConfigError(f"segment_seconds must be positive, got {segment_seconds}")
+        if loudness_db is not None and (
+            isinstance(loudness_db, bool) or not isinstance(loudness_db, int | float)
+        ):
+            raise ConfigError(
+                f"data.loudness_db must be a number (dBFS) or null, got {loudness_db!r}"
+            )
         if batch_size < 1 or num_workers < 0:
             raise ConfigError(
                 f"need batch_size >= 1 and num_workers >= 0, got {batch_size}, {num_workers}"
