@@ -8,6 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 from rich.console import Console
 
+from audiodiff.cli.output import report_skipped
 from audiodiff.metrics.evaluate import (
     evaluate_paired,
     evaluate_unpaired,
@@ -26,6 +27,12 @@ class Options:
     out: str | None = None  # noqa: UP007 (OmegaConf needs Optional)
 
 
+def _skip_line(skip: dict) -> str:
+    """'generated: PATH: reason' (a reason from our own errors already names the file)."""
+    named = skip["path"] in skip["error"]
+    return f"{skip['set']}: {skip['error'] if named else skip['path'] + ': ' + skip['error']}"
+
+
 def run(cfg: DictConfig) -> None:
     if cfg.paired:
         result = evaluate_paired(cfg.generated, cfg.reference, sample_rate=cfg.sample_rate)
@@ -34,6 +41,7 @@ def run(cfg: DictConfig) -> None:
             cfg.generated, cfg.reference, sample_rate=cfg.sample_rate, pitch=cfg.pitch
         )
     out = write_json(result, cfg.out or Path(cfg.generated) / "evaluate.json")
-    console = Console()
+    report_skipped([_skip_line(s) for s in result["skipped"]])
+    console = Console(markup=False, highlight=False, soft_wrap=True)
     console.print(format_table(result))
     console.print(f"report: {out}")

@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 def check_readable(records: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[str]]:
     """Drop records whose file is missing, not a regular file, has an unreadable header or
-    zero frames, or repeats an earlier record's file; returns (kept, one line per dropped)."""
+    zero frames, or repeats an earlier record's file; returns (kept, one line per dropped).
+
+    Raises ``ConfigError`` naming the first file's problem when none is left."""
     kept, errors, seen = [], [], set()
     for r in records:
         try:
@@ -34,6 +36,9 @@ def check_readable(records: list[dict[str, str]]) -> tuple[list[dict[str, str]],
             kept.append(r)
         except AudioFileError as e:
             errors.append(str(e))
+    if errors and not kept:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"no readable clips: {errors[0]}{more}")
     return kept, errors
 
 

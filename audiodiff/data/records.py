@@ -6,8 +6,12 @@ A record is a dict with an absolute ``path`` and string metadata columns.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
+import io
 import json
+import os
+import stat
 from pathlib import Path
 
 from audiodiff.audio.io import find_audio
@@ -16,28 +20,90 @@ from audiodiff.errors import ConfigError
 MANIFEST_NAMES = ("metadata.csv", "metadata.jsonl")
 
 
+def _manifest_text(manifest: Path) -> str:
+    """The manifest's text (UTF-8, a byte-order mark allowed); never opens a FIFO or device."""
+    if manifest.is_dir():
+        raise ConfigError(f"{manifest}: manifest is a folder, not a file")
+    try:
+        fd = os.open(manifest, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ConfigError(f"{manifest}: manifest not found") from None
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{manifest}: cannot read manifest ({_reason(e)})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ConfigError(f"{manifest}: manifest is not a regular file")
+        os.set_blocking(fd, True)
+        raw = f.read()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{manifest}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); save it as UTF-8"
+        ) from None
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def _csv_rows(manifest: Path, text: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        if reader.fieldnames and "path" not in reader.fieldnames:
+            columns = ", ".join(reader.fieldnames)
+            raise ConfigError(f"{manifest}: no 'path' column (the header has: {columns})")
+        for row in reader:
+            if None in row:  # more cells than the header has columns
+                raise ConfigError(
+                    f"{manifest}:{reader.line_num}: {len(row) - 1 + len(row[None])} cells "
+                    f"but the header has {len(reader.fieldnames or [])} columns"
+                )
+            rows.append(row)
+    except csv.Error as e:
+        raise ConfigError(f"{manifest}:{reader.line_num}: not valid CSV ({e})") from None
+    return rows
+
+
+def _jsonl_rows(manifest: Path, text: str) -> list[dict]:
+    rows = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{manifest}:{i}: not valid JSON ({e.msg})") from None
+        except RecursionError:
+            raise ConfigError(f"{manifest}:{i}: JSON nested too deeply") from None
+        if not isinstance(row, dict):
+            raise ConfigError(f"{manifest}:{i}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
+    return rows
+
+
 def _read_manifest(manifest: Path, base: Path) -> list[dict[str, str]]:
-    if not manifest.is_file():
-        raise ConfigError(f"{manifest}: manifest not found")
-    if manifest.suffix.lower() == ".csv":
-        with manifest.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    elif manifest.suffix.lower() in (".jsonl", ".json"):
-        rows = []
-        with manifest.open(encoding="utf-8") as f:
-            for i, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as e:
-                        raise ConfigError(f"{manifest}:{i}: not valid JSON ({e.msg})") from None
-    else:
+    suffix = manifest.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".json"):
         raise ConfigError(f"{manifest}: manifest must be .csv or .jsonl")
+    text = _manifest_text(manifest)
+    rows = _csv_rows(manifest, text) if suffix == ".csv" else _jsonl_rows(manifest, text)
+    if not rows:
+        raise ConfigError(f"{manifest}: manifest lists no clips")
     records = []
     for i, row in enumerate(rows, 1):
-        if not row.get("path"):
+        value = row.get("path")
+        if value is None or not isinstance(value, str | int | float) or not str(value).strip():
             raise ConfigError(f"{manifest}: row {i} has no 'path' column")
-        record = {k: "" if v is None else str(v) for k, v in row.items()}
+        record = {str(k): "" if v is None else str(v) for k, v in row.items()}
+        if "\n" in record["path"] or "\r" in record["path"]:
+            raise ConfigError(
+                f"{manifest}: row {i}: the path has a line break (an unclosed quote?)"
+            )
         path = Path(record["path"])
         record["path"] = str(path if path.is_absolute() else base / path)
         records.append(record)
@@ -73,7 +139,7 @@ def split_key(record: dict[str, str], root: str | Path, seed: int) -> float:
         rel = str(Path(record["path"]).relative_to(Path(root)))
     except ValueError:
         rel = record["path"]
-    digest = hashlib.sha1(f"{seed}:{rel}".encode()).hexdigest()
+    digest = hashlib.sha1(f"{seed}:{rel}".encode("utf-8", "surrogateescape")).hexdigest()
     return int(digest[:12], 16) / 16**12
 
 

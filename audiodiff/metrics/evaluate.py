@@ -8,8 +8,10 @@ Unreadable files are skipped and listed; results are plain JSON-serialisable dic
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -84,10 +86,16 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
+def _check_rate(sample_rate: int) -> None:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
+        raise ConfigError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
+
+
 def _audio_files(folder: str | Path, what: str) -> tuple[Path, list[Path]]:
     root = Path(folder)
     if not root.is_dir():
-        raise ConfigError(f"{what} folder {root} does not exist")
+        problem = "is not a folder" if os.path.lexists(root) else "does not exist"
+        raise ConfigError(f"{what} folder {root} {problem}")
     files = find_audio(root)
     if not files:
         raise ConfigError(f"no audio files in {what} folder {root}")
@@ -109,23 +117,37 @@ def _skip(skipped: list[dict], which: str, rel: str, err: Exception) -> None:
 
 
 def _read_targets(root: Path, notes: list[str]) -> dict[str, float | None] | None:
-    """Target MIDI pitch per relative path from ``root/metadata.csv`` (None when absent)."""
+    """Target MIDI pitch per relative path from ``root/metadata.csv`` (None when absent).
+
+    A metadata file that cannot be read (not UTF-8, not CSV, not a regular file) is a
+    ``ConfigError`` naming it and the line."""
     meta = root / METADATA
     if not meta.is_file():
+        if os.path.lexists(meta):
+            notes.append(f"{meta} is not a regular file; pitch targets not used")
         return None
-    with meta.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
+    try:
+        text = meta.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{meta}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         if not reader.fieldnames or not {"path", "pitch"} <= set(reader.fieldnames):
             notes.append(f"{meta} lacks 'path' and 'pitch' columns; pitch targets not used")
             return None
         targets: dict[str, float | None] = {}
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
+            line = reader.line_num
             rel = PurePosixPath((row["path"] or "").strip().replace("\\", "/")).as_posix()
             value = (row["pitch"] or "").strip()
             try:
                 targets[rel] = float(value) if value else None
+                if value and not math.isfinite(targets[rel]):
+                    raise ValueError(value)
             except ValueError:
                 raise ConfigError(f"{meta}:{line}: pitch '{value}' is not a MIDI number") from None
+    except csv.Error as e:
+        raise ConfigError(f"{meta}:{reader.line_num}: not valid CSV ({e})") from None
     return targets
 
 
@@ -159,6 +181,7 @@ def evaluate_unpaired(
     With ``generated_dir/metadata.csv`` (columns ``path`` relative to ``generated_dir`` and
     ``pitch`` as MIDI, may be empty) pitch hits within 50 cents of the targets are reported.
     """
+    _check_rate(sample_rate)
     gen_root, gen_files = _audio_files(generated_dir, "generated")
     ref_root, ref_files = _audio_files(reference_dir, "reference")
     notes: list[str] = []
@@ -266,6 +289,7 @@ def evaluate_paired(
     Files match by relative path (or by relative path without extension when that is unique);
     lengths are trimmed to the shorter file. Raises ConfigError when no file matches.
     """
+    _check_rate(sample_rate)
     gen_root, gen_files = _audio_files(generated_dir, "generated")
     ref_root, ref_files = _audio_files(reference_dir, "reference")
     gen_rel = [_rel(p, gen_root) for p in gen_files]
@@ -355,5 +379,7 @@ def format_table(result: dict) -> Table:
 
 
 def write_json(result: dict, path: str | Path) -> Path:
-    """Write a result dict as indented JSON (parent folders created)."""
+    """Write a result dict as indented JSON (parent folders created); never over a folder."""
+    if Path(path).is_dir():
+        raise ConfigError(f"{path}: is a folder; name the JSON report's file")
     return write_text(path, json.dumps(_jsonable(result), indent=2, allow_nan=False) + "\n")

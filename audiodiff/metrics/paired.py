@@ -150,7 +150,7 @@ def pesq_score(
     """Wideband PESQ (ITU-T P.862.2) of one clip [N] via the ``pesq`` package, at 16 kHz.
 
     Resamples to 16 kHz when needed. Returns None when ``pesq`` is not installed, when the
-    reference is silent or when PESQ detects no utterance.
+    reference is silent or when PESQ detects no utterance (or fails on a near-silent clip).
     """
     # est, ref: [N] -> float
     pesq = _optional("pesq")
@@ -165,7 +165,7 @@ def pesq_score(
         return None
     try:
         score = float(pesq.pesq(16000, ref_np, est_np, "wb"))
-    except pesq.PesqError:
+    except (pesq.PesqError, ValueError):  # ValueError: NaN inside, on denormal-level input
         return None
     return score if math.isfinite(score) else None
 
@@ -173,7 +173,8 @@ def pesq_score(
 def stoi_score(
     est: torch.Tensor | np.ndarray, ref: torch.Tensor | np.ndarray, sr: int
 ) -> float | None:
-    """STOI (Taal et al. 2011) of one clip [N] via ``pystoi``; None when it is not installed."""
+    """STOI (Taal et al. 2011) of one clip [N] via ``pystoi``; None when it is not installed
+    or the clip is too short (or too silent) for STOI's 384 ms analysis window."""
     # est, ref: [N] -> float
     pystoi = _optional("pystoi")
     if pystoi is None:
@@ -181,7 +182,10 @@ def stoi_score(
     est, ref = _align(torch.as_tensor(est), torch.as_tensor(ref))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        score = float(pystoi.stoi(_mono_numpy(ref), _mono_numpy(est), sr, extended=False))
+        try:
+            score = float(pystoi.stoi(_mono_numpy(ref), _mono_numpy(est), sr, extended=False))
+        except ValueError:  # numpy's AxisError: fewer than one STFT frame left
+            return None
     # pystoi warns and returns 1e-5 when too little non-silent speech is left: no score.
     if any("Not enough STFT frames" in str(w.message) for w in caught):
         return None

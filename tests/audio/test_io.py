@@ -1,4 +1,5 @@
 import math
+import os
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 from audiodiff.audio.io import find_audio, info, load, resample, save
 from audiodiff.errors import (
     AudioDiffError,
+    AudioFileError,
     CorruptAudioError,
     EmptyAudioError,
     MissingAudioError,
@@ -144,3 +146,115 @@ def test_find_audio_recursive(tmp_path):
     (tmp_path / "notes.txt").write_text("-")
     (tmp_path / ".hidden.wav").write_bytes(b"")
     assert [p.name for p in find_audio(tmp_path)] == ["x.wav", "y.flac"]
+
+
+@pytest.fixture
+def time_limit():
+    """Fail instead of hanging: a FIFO opened for reading would wait for a writer forever."""
+    import signal
+
+    def expire(signum, frame):
+        raise TimeoutError("hung")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _loop(p):
+    os.symlink(p.name, p)
+
+
+@pytest.mark.parametrize(
+    "make, detail",
+    [
+        (lambda p: p.mkdir(), "a folder"),
+        (lambda p: os.mkfifo(p), "a FIFO"),
+        (_loop, "symbolic link loop"),
+        (lambda p: os.symlink("/dev/zero", p), "a character device"),
+        (lambda p: os.symlink("gone.wav", p), "broken symbolic link"),
+    ],
+)
+def test_what_is_not_a_regular_file_is_never_read(tmp_path, time_limit, make, detail):
+    p = tmp_path / "x.wav"
+    make(p)
+    for call in (load, info):
+        with pytest.raises(AudioFileError, match=detail) as e:
+            call(p)
+        assert str(p) in str(e.value) and "\n" not in str(e.value)
+    assert [q.name for q in find_audio(tmp_path)] == ["x.wav"]  # listed, so readers count it
+
+
+@pytest.mark.parametrize("sr, ok", [(999, False), (1000, True), (768000, True), (768001, False)])
+def test_sample_rates_outside_the_accepted_range_are_refused(tmp_path, sr, ok):
+    p = tmp_path / "r.wav"
+    sf.write(p, np.zeros(2000, np.float32) + 0.1, sr)
+    if ok:
+        assert load(p)[1] == sr and info(p).samplerate == sr
+    else:
+        with pytest.raises(UnsupportedFormatError, match=f"sample rate {sr} Hz"):
+            load(p)
+        with pytest.raises(UnsupportedFormatError):
+            info(p)
+
+
+def test_float_samples_far_beyond_full_scale_are_refused(tmp_path):
+    loud, garbage = tmp_path / "loud.wav", tmp_path / "garbage.wav"
+    sf.write(loud, np.full(100, 2.0, np.float32), SR, subtype="FLOAT")  # headroom: kept
+    sf.write(garbage, np.full(100, 1e6, np.float32), SR, subtype="FLOAT")
+    assert load(loud)[0].max() == 2.0
+    with pytest.raises(CorruptAudioError, match="samples reach 1e"):
+        load(garbage)
+
+
+def test_a_header_claiming_hours_reads_only_what_is_there(tmp_path):
+    p = save(tmp_path / "a.wav", tone(seconds=0.1), SR)
+    blob = bytearray(p.read_bytes())
+    blob[4:8] = blob[40:44] = (0x7FFFFFF0).to_bytes(4, "little")  # RIFF and data sizes
+    p.write_bytes(bytes(blob))
+    wav, _ = load(p)
+    assert wav.shape == (1, 1600)
+
+
+def test_resampling_to_less_than_one_sample_is_empty(tmp_path):
+    p = tmp_path / "one.wav"
+    sf.write(p, np.array([0.5], np.float32), 48000)
+    with pytest.raises(EmptyAudioError, match="shorter than one sample at 8000 Hz"):
+        load(p, sample_rate=8000)
+
+
+def test_file_names_that_are_not_utf8(tmp_path):
+    p = tmp_path / os.fsdecode(b"caf\xe9 \xff.wav")
+    save(p, tone(), SR)
+    assert load(p)[0].shape == tone().shape and info(p).frames == tone().shape[-1]
+
+
+def test_mp3_decoder_notes_do_not_reach_stderr(tmp_path, capfd):
+    p = tmp_path / "noise.mp3"
+    p.write_bytes(b"\xff\xfb\x90\x64" + np.random.default_rng(0).bytes(4000))
+    with pytest.raises(CorruptAudioError):
+        load(p)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    def half_then_fail(file, *args, **kwargs):
+        with open(file, "wb") as f:
+            f.write(b"RIFF\x00\x00")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sf, "write", half_then_fail)
+    with pytest.raises(AudioFileError, match="cannot write: disk full"):
+        save(tmp_path / "a.wav", tone(), SR)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_refuses_a_folder_and_a_bad_rate(tmp_path):
+    (tmp_path / "d.wav").mkdir()
+    with pytest.raises(AudioFileError, match="folder"):
+        save(tmp_path / "d.wav", tone(), SR, overwrite=True)
+    with pytest.raises(AudioFileError, match="sample rate"):
+        save(tmp_path / "a.wav", tone(), 0)
+    assert [p.name for p in tmp_path.iterdir()] == ["d.wav"]

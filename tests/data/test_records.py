@@ -1,10 +1,12 @@
 import json
+import os
 
 import pytest
 import torch
 
 from audiodiff.audio.io import save
-from audiodiff.data.records import read_records, split_records
+from audiodiff.data.folder import check_readable
+from audiodiff.data.records import read_records, split_key, split_records
 from audiodiff.errors import ConfigError
 
 
@@ -84,3 +86,65 @@ def test_split_tiny_set_still_validates(tmp_path):
     assert len(val) == 1 and len(train) == 2
     with pytest.raises(ConfigError):
         split_records(records, tmp_path, 1.5)
+
+
+@pytest.mark.parametrize(
+    "name, blob, match",
+    [
+        (
+            "m.csv",
+            "path,x\nkept.wav,é\n".encode("latin-1"),
+            r"m.csv:2: not UTF-8 text \(byte 0xe9\)",
+        ),
+        ("m.csv", b"file,x\na.wav,1\n", r"no 'path' column \(the header has: file, x\)"),
+        ("m.csv", b"path,x\na.wav,1,2\n", r"m.csv:2: 3 cells but the header has 2 columns"),
+        ("m.csv", b'path\n"a.wav\nb.wav\n', r"row 1: the path has a line break"),
+        ("m.csv", b"path\n", r"lists no clips"),
+        ("m.csv", b"", r"lists no clips"),
+        ("m.csv", b"path,x\na.wav," + b"y" * 200_000 + b"\n", r"m.csv:\d+: not valid CSV"),
+        ("m.jsonl", b'{"path": "a.wav"}\n["b.wav"]\n', r"m.jsonl:2: expected a JSON object"),
+        ("m.jsonl", b'{"path": "a.wav"}\n{"path": ["b.wav"]}\n', r"row 2 has no 'path'"),
+        ("m.jsonl", b"[" * 100_000 + b"]" * 100_000 + b"\n", r"m.jsonl:1: (JSON nested|not valid)"),
+    ],
+)
+def test_bad_manifests_are_one_line_errors_naming_the_line(tmp_path, name, blob, match):
+    (tmp_path / name).write_bytes(blob)
+    with pytest.raises(ConfigError, match=match) as e:
+        read_records(tmp_path, manifest=tmp_path / name)
+    assert str(tmp_path / name) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path):
+    (tmp_path / "m.csv").write_bytes("\ufeffpath,speaker\na.wav,rex\n".encode())
+    assert read_records(tmp_path, manifest=tmp_path / "m.csv")[0]["speaker"] == "rex"
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda p: os.mkfifo(p), "not a regular file"),
+        (lambda p: p.mkdir(), "is a folder"),
+        (lambda p: os.symlink(p.name, p), "symbolic link loop"),
+    ],
+)
+def test_a_manifest_that_is_not_a_file_is_never_read(tmp_path, make, match):
+    make(tmp_path / "m.csv")  # a FIFO would block a plain open() until someone writes
+    with pytest.raises(ConfigError, match=match):
+        read_records(tmp_path, manifest=tmp_path / "m.csv")
+
+
+def test_check_readable_drops_and_names_duplicates_and_unreadable_files(tmp_path):
+    write_tree(tmp_path)
+    (tmp_path / "junk.wav").write_bytes(b"not audio")
+    paths = ["dogs/a.wav", "cats/c.wav", "./dogs/a.wav", "junk.wav", "missing.wav"]
+    kept, errors = check_readable([{"path": str(tmp_path / p)} for p in paths])
+    assert [r["path"] for r in kept] == [str(tmp_path / p) for p in paths[:2]]
+    assert len(errors) == 3 and "listed twice" in errors[0]
+    assert "junk.wav: unreadable" in errors[1] and "missing.wav: no such file" in errors[2]
+    with pytest.raises(ConfigError, match=r"no readable clips: .*junk.wav.* \(and 1 more\)"):
+        check_readable([{"path": str(tmp_path / p)} for p in paths[3:]])
+
+
+def test_split_key_of_a_file_name_that_is_not_utf8(tmp_path):
+    record = {"path": str(tmp_path / os.fsdecode(b"\xff.wav"))}
+    assert 0 <= split_key(record, tmp_path, 0) < 1

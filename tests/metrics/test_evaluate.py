@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -144,3 +145,56 @@ def test_evaluate_paired_without_matches_raises(tmp_path):
     with pytest.raises(ConfigError, match="no file in .* matches") as info:
         evaluate_paired(tmp_path / "gen", tmp_path / "ref", progress=False)
     assert "\n" not in str(info.value)
+
+
+def test_unreadable_entries_are_skipped_and_counted(tmp_path, unpaired_dirs):
+    gen, ref = unpaired_dirs
+    os.mkfifo(gen / "fifo.wav")  # opened for reading, it would wait for a writer forever
+    (gen / "folder.wav").mkdir()
+    nan = _tone(440.0)
+    nan[100] = np.nan
+    sf.write(gen / "nan.wav", nan, SR, subtype="FLOAT")
+    result = evaluate_unpaired(gen, ref, pitch=False, progress=False)
+    skipped = {s["path"]: s["error"] for s in result["skipped"]}
+    assert result["n_skipped"] == 4 and result["n_generated"] == 4
+    assert "a FIFO" in skipped["fifo.wav"] and "a folder" in skipped["folder.wav"]
+    assert "NaN" in skipped["nan.wav"] and "corrupt.wav" in skipped
+
+
+@pytest.mark.parametrize(
+    "blob, match",
+    [
+        ("path,pitch\na4.wav,69,é\n".encode("latin-1"), "not UTF-8"),
+        (b"path,pitch\na4.wav,inf\n", "metadata.csv:2: pitch 'inf' is not a MIDI number"),
+    ],
+)
+def test_unreadable_pitch_targets_are_one_line_errors(unpaired_dirs, blob, match):
+    gen, ref = unpaired_dirs
+    (gen / "metadata.csv").write_bytes(blob)
+    with pytest.raises(ConfigError, match=match) as e:
+        evaluate_unpaired(gen, ref, progress=False)
+    assert "\n" not in str(e.value)
+
+
+def test_pitch_targets_with_a_byte_order_mark(unpaired_dirs):
+    gen, ref = unpaired_dirs
+    (gen / "metadata.csv").write_bytes("\ufeffpath,pitch\na4.wav,69\n".encode())
+    result = evaluate_unpaired(gen, ref, progress=False)
+    assert result["pitch"]["n_with_target"] == 1
+
+
+def test_write_json_never_over_a_folder(tmp_path):
+    (tmp_path / "report.json").mkdir()
+    with pytest.raises(ConfigError, match="is a folder"):
+        write_json({"mode": "paired"}, tmp_path / "report.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+@pytest.mark.parametrize("evaluate", [evaluate_paired, evaluate_unpaired])
+@pytest.mark.parametrize("rate", [0, -16000])
+def test_a_sample_rate_that_is_not_positive_is_refused(unpaired_dirs, evaluate, rate):
+    gen, ref = unpaired_dirs  # rather than every file skipped as unreadable at that rate
+    with pytest.raises(
+        ConfigError, match=f"sample_rate must be a positive number of Hz, got {rate}"
+    ):
+        evaluate(gen, ref, sample_rate=rate, progress=False)

@@ -122,3 +122,15 @@ def test_optional_metrics_return_none_without_packages(monkeypatch):
     ref = _modulated()
     assert pesq_score(ref, ref, SR) is None
     assert stoi_score(ref, ref, SR) is None
+
+
+@pytest.mark.skipif(not all(optional_metrics_available().values()), reason="pesq/pystoi absent")
+@pytest.mark.parametrize(
+    "est",
+    [_tone(160), _tone(1), torch.full((4000,), 1e-40)],
+    ids=["10ms", "1 sample", "denormal"],
+)
+def test_pesq_and_stoi_give_no_score_instead_of_failing(est):
+    ref = _tone(len(est)) if len(est) > 1 else _tone(2)[:1] + 0.1
+    assert pesq_score(est, ref, SR) is None
+    assert stoi_score(est, ref, SR) is None
