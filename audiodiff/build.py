@@ -45,5 +45,8 @@ def build_denoiser(
     make_net = instantiate(config["model"])
     label_sizes = {label: vocab.size(label) for label in vocab.labels}
     extra = {"obs_channels": representation.channels} if config.get("observation") else {}
-    net = make_net(in_channels=representation.channels, label_sizes=label_sizes, **extra)
+    try:
+        net = make_net(in_channels=representation.channels, label_sizes=label_sizes, **extra)
+    except ValueError as e:  # the U-Net's own checks (channels, levels, ...)
+        raise ConfigError(f"model: {e}") from None
     return Denoiser(net, sigma_data=float(config["diffusion"]["sigma_data"]))

@@ -23,7 +23,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` (mode 0666 & ~umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    # a short temporary name: ".<name>.XXXX" would pass the 255-byte limit for long names
+    prefix = f".{path.name[:40]}." if len(os.fsencode(path.name)) <= 200 else ".part-"
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix[:16], dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)

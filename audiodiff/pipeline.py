@@ -28,9 +28,20 @@ CondValue = str | int | None | Sequence[str | int | None]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` (a GPU when there is one), ``cpu``, ``cuda`` or ``cuda:N``; one line otherwise."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count or not count:
+            raise ConfigError(f"device={device}: this machine has {count} CUDA device(s)")
+    elif resolved.type != "cpu":
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    return resolved
 
 
 class Pipeline:
@@ -211,12 +222,22 @@ def _from_parts(
     representation = build_representation(config)
     vocab = LabelVocab(config["vocab"])
     denoiser = build_denoiser(config, representation, vocab)
-    missing, unexpected = denoiser.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = denoiser.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shapes of another model
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0][:150]
+        raise ConfigError(f"{where}: weights do not match its config ({detail})") from None
     if missing or unexpected:
         raise ConfigError(
-            f"weights do not match the config: {len(missing)} missing, {len(unexpected)} "
-            f"unexpected (e.g. {(missing + unexpected)[0]})"
+            f"{where}: weights do not match its config: {len(missing)} missing, "
+            f"{len(unexpected)} unexpected (e.g. {(missing + unexpected)[0]})"
         )
+    bad = next(
+        (k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()), None
+    )
+    if bad is not None:
+        raise ConfigError(f"{where}: weight {bad} holds NaN or inf")
     return Pipeline(denoiser, representation, vocab, config, device)
 
 

@@ -340,8 +340,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--soundfont", type=Path, default=SOUNDFONT)
     parser.add_argument(
-        "--voices", help="speech: comma-separated espeak-ng voices (default: VOICES); "
-        "hold voices out of training by giving the held-out set others"
+        "--voices",
+        help="speech: comma-separated espeak-ng voices (default: VOICES); "
+        "hold voices out of training by giving the held-out set others",
     )
     parser.add_argument("--force", action="store_true", help="write into a non-empty --out")
     return parser.parse_args(argv)

@@ -55,19 +55,31 @@ def find_prompts(name: str) -> Path:
 
 
 def read_prompts(path: Path, default_n: int) -> list[tuple[dict[str, Any], int]]:
-    """Rows of a prompts CSV -> (cond, n); empty cells mean the null label."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
+    """Rows of a prompts CSV -> (cond, n); empty cells mean the null label. Every problem is
+    one ``ConfigError`` naming the file (and the line)."""
+    try:  # utf-8-sig: a byte-order mark is not part of the first column's name
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
     except OSError as e:
         raise ConfigError(f"{path}: cannot read prompts ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except csv.Error as e:
+        raise ConfigError(f"{path}: not a readable CSV ({e})") from None
     prompts = []
     for i, row in enumerate(rows, 2):
+        if None in row:
+            raise ConfigError(f"{path}:{i}: more cells than the header has columns")
+        if any("\0" in (v or "") for v in row.values()):
+            raise ConfigError(f"{path}:{i}: a NUL byte in a cell")
         n = row.pop("n", "") or default_n
         try:
-            prompts.append(({k: v or None for k, v in row.items()}, int(n)))
+            count = int(n)
         except ValueError:
             raise ConfigError(f"{path}:{i}: n must be a whole number, got '{n}'") from None
+        if count < 1:
+            raise ConfigError(f"{path}:{i}: n must be >= 1, got {count}")
+        prompts.append(({k: v or None for k, v in row.items()}, count))
     if not prompts:
         raise ConfigError(f"{path}: no prompts")
     return prompts

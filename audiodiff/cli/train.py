@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,31 @@ from audiodiff.safe_load import read_checkpoint
 RUN_DIR_ENV = "AUDIODIFF_RUN_DIR"
 
 
+@dataclass
+class Options:  # the command's own keys, type-checked before anything runs
+    seed: int
+    threads: int | None
+    overwrite: bool
+    resume: str | None
+    ckpt_path: str | None
+    ema_decay: float
+    observation: bool
+
+
+TRAINER_COUNTS = ("max_steps", "max_epochs", "check_val_every_n_epoch", "log_every_n_steps")
+
+
+def _check(cfg: DictConfig) -> None:
+    if cfg.threads is not None and cfg.threads < 1:
+        raise ConfigError(f"threads must be >= 1 or null, got {cfg.threads}")
+    for key in TRAINER_COUNTS:
+        value = cfg.trainer.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f"trainer.{key} must be a whole number, got {value!r}")
+
+
 def run(cfg: DictConfig) -> None:
+    _check(cfg)
     # DDP relaunches this command once per extra process: they must share the run folder
     inherited = os.environ.get(RUN_DIR_ENV) if "LOCAL_RANK" in os.environ else None
     if cfg.resume:

@@ -146,4 +146,6 @@ class AudioFolder(Dataset):
                 if path not in self.failures:
                     self.failures[path] = str(e)
                     log.warning("skipping unreadable clip (%d so far): %s", len(self.failures), e)
-        raise ConfigError("no clip of the dataset could be read")
+        first = next(iter(self.failures.values()), "unknown")
+        which = "training" if self.random_crop else "validation"
+        raise ConfigError(f"no clip of the {which} set could be read (first: {first})")

@@ -55,8 +55,14 @@ class UNet1d(nn.Module):
         super().__init__()
         mults = tuple(int(m) for m in channel_mults)
         attn = {int(level) for level in attention_levels}
-        if in_channels < 1 or channels < 1 or not mults or min(mults) < 1:
-            raise ValueError("in_channels, channels and every channel_mult must be >= 1")
+        if in_channels < 1 or channels < 1:
+            raise ValueError(
+                f"in_channels and channels must be >= 1, got {in_channels}, {channels}"
+            )
+        if not mults or min(mults) < 1:
+            raise ValueError(
+                f"channel_mults must be a non-empty list of ints >= 1, got {list(mults)}"
+            )
         if obs_channels < 0:
             raise ValueError(f"obs_channels must be >= 0, got {obs_channels}")
         if num_res_blocks < 1:

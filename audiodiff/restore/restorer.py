@@ -40,7 +40,7 @@ class RestoreOptions:
     task: str = "denoise"
     sampler: str = "euler"
     steps: int = 8
-    sigma_start: float | None = None  # None: the model's sigma_max for route 2 tasks, 1.0 else
+    sigma_start: float | None = None  # None: 3 sigma_data (conditional), 0.5 (SDEdit), sigma_max
     sigma_min: float | None = None
     cutoff_hz: float | None = None  # bandwidth: the observed band's upper edge
     clip_level: float | None = None  # declip: None = the recording's peak
@@ -108,7 +108,8 @@ def restore_chunk(pipe, y: Tensor, opts: RestoreOptions, seed: int) -> Tensor:
     observe = None
     if conditional:
         cond["obs"] = obs_x
-        sigma_start = opts.sigma_start if opts.sigma_start is not None else 1.0
+        sigma_data = float(diffusion["sigma_data"])
+        sigma_start = opts.sigma_start if opts.sigma_start is not None else 3 * sigma_data
     elif opts.task == "denoise":
         sigma_start = opts.sigma_start if opts.sigma_start is not None else 0.5
     else:

@@ -12,6 +12,7 @@ import lightning as L
 import torch
 
 from audiodiff.audio.io import save
+from audiodiff.errors import ConfigError
 from audiodiff.generation import sample
 from audiodiff.training.module import DiffusionModule
 from audiodiff.viz import save_spectrogram_sheet
@@ -35,6 +36,11 @@ class SamplePreview(L.Callback):
         cfg_scale: float = 2.0,
         seed: int = 0,
     ) -> None:
+        if n < 1 or seconds <= 0 or steps < 1:
+            raise ConfigError(
+                f"callbacks.preview: need n >= 1, seconds > 0, steps >= 1 "
+                f"(got {n}, {seconds}, {steps})"
+            )
         self.every_n_epochs = every_n_epochs
         self.n = n
         self.seconds = seconds

@@ -7,6 +7,8 @@ import copy
 import torch
 from torch import nn
 
+from audiodiff.errors import ConfigError
+
 
 class EMA(nn.Module):
     """A frozen copy of ``model`` updated as ema = d * ema + (1 - d) * model.
@@ -19,8 +21,8 @@ class EMA(nn.Module):
 
     def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
         super().__init__()
-        if not 0.0 <= decay < 1.0:
-            raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
+        if isinstance(decay, bool) or not isinstance(decay, int | float) or not 0.0 <= decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1), got {decay!r}")
         self.decay = decay
         self.module = copy.deepcopy(model).eval().requires_grad_(False)
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
