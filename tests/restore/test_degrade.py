@@ -296,12 +296,21 @@ def test_reverb_is_the_convolution_with_its_impulse_response():
 
 
 def _config_ops(noise_dir) -> dict:
-    names = sorted(p.stem for p in (config_dir() / "degrade").glob("*.yaml"))
-    args = [f"noise_dir={noise_dir}", "sample_rate=16000", "in=x", "out=y"]  # the default
-    return {
-        name: instantiate(compose("degrade_data", [f"degrade={name}", *args]).degrade)
-        for name in names
-    }
+    files = sorted((config_dir() / "degrade").glob("*.yaml"))
+    # options that read subfolders of noise_dir (speech_noise: talkers/ and music/ inside it)
+    parent = noise_dir.parent / f"{noise_dir.name}_parent"
+    if not parent.exists():
+        parent.mkdir()
+        for name in ("speech", "music"):
+            (parent / name).symlink_to(noise_dir, target_is_directory=True)
+    ops = {}
+    for path in files:
+        where = parent if "${noise_dir}/" in path.read_text() else noise_dir
+        args = [f"noise_dir={where}", "sample_rate=16000", "in=x", "out=y"]
+        ops[path.stem] = instantiate(
+            compose("degrade_data", [f"degrade={path.stem}", *args]).degrade
+        )
+    return ops
 
 
 def test_every_config_option_degrades_deterministically(noise_dir):
