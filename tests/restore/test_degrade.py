@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 import torch
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from scipy import signal
 
 from audiodiff.cli.config import compose, config_dir
@@ -305,12 +306,20 @@ def _config_ops(noise_dir) -> dict:
             (parent / name).symlink_to(noise_dir, target_is_directory=True)
     ops = {}
     for path in files:
-        where = parent if "${noise_dir}/" in path.read_text() else noise_dir
-        args = [f"noise_dir={where}", "sample_rate=16000", "in=x", "out=y"]
-        ops[path.stem] = instantiate(
-            compose("degrade_data", [f"degrade={path.stem}", *args]).degrade
-        )
+        cfg = _config(path.stem, noise_dir)
+        if "${noise_dir}/" in OmegaConf.to_yaml(cfg):  # it reads subfolders of noise_dir
+            cfg = _config(path.stem, parent)
+        op = instantiate(cfg, _convert_="all")
+        if isinstance(op, dict):  # tasks.yaml: named operators, one per task
+            ops.update({f"{path.stem}.{task}": task_op for task, task_op in op.items()})
+        else:
+            ops[path.stem] = op
     return ops
+
+
+def _config(name: str, noise_dir):
+    args = [f"noise_dir={noise_dir}", "sample_rate=16000", "in=x", "out=y"]
+    return compose("degrade_data", [f"degrade={name}", *args]).degrade
 
 
 def test_every_config_option_degrades_deterministically(noise_dir):
