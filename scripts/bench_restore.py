@@ -22,14 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from audiodiff.audio.io import load  # noqa: E402
-from audiodiff.audio.loudness import normalize_loudness  # noqa: E402
-from audiodiff.metrics.paired import log_spectral_distance, pesq_score, si_sdr  # noqa: E402
-from audiodiff.restore.baselines import BASELINES  # noqa: E402
-from audiodiff.restore.noise import AddNoise, ColoredNoise, FolderNoise, MainsHum  # noqa: E402
+from audiodiff.audio.io import load
+from audiodiff.audio.loudness import normalize_loudness
+from audiodiff.metrics.paired import log_spectral_distance, pesq_score, si_sdr, stoi_score
+from audiodiff.restore.baselines import BASELINES
+from audiodiff.restore.noise import AddNoise, ColoredNoise, FolderNoise, MainsHum
 
 TYPES = ("white", "pink", "brown", "hum", "babble", "music")
 SNRS = (-5, 0, 5, 10, 15)
@@ -47,14 +44,6 @@ def noise_sources(music: Path, babble: Path) -> dict:
     }
 
 
-def estoi(est: torch.Tensor, ref: torch.Tensor) -> float | None:
-    try:
-        import pystoi
-    except ImportError:
-        return None
-    return float(pystoi.stoi(ref.numpy().ravel(), est.numpy().ravel(), SR, extended=True))
-
-
 def oracle(noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     """Clean STFT magnitude with the noisy phase (512 / 128): what a magnitude-only method
     could reach at best."""
@@ -70,7 +59,7 @@ def score(est: torch.Tensor, clean: torch.Tensor) -> dict:
     return {
         "si_sdr": float(si_sdr(est, clean)),
         "pesq": pesq_score(est[0], clean[0], SR),
-        "estoi": estoi(est, clean),
+        "estoi": stoi_score(est[0], clean[0], SR, extended=True),
         "lsd": float(log_spectral_distance(est, clean)),
     }
 

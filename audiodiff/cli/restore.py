@@ -11,14 +11,13 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.progress import Progress
 
-from audiodiff.audio.io import load, resample, save
+from audiodiff.audio.io import find_audio, load, resample, save
 from audiodiff.cli.output import prepare_output_dir
 from audiodiff.errors import AudioFileError, ConfigError
 from audiodiff.fileio import write_text
 from audiodiff.restore.restorer import RestoreOptions, restore
 from audiodiff.restore.sheet import save_before_after
 
-AUDIO = (".wav", ".flac", ".ogg", ".mp3")
 VALUE_KEYS = ("task",)  # a plain option here, though conf/task/ is a config group
 
 
@@ -49,9 +48,9 @@ def inputs(source: Path) -> tuple[Path, list[Path]]:
         return source.parent, [source]
     if not source.is_dir():
         raise ConfigError(f"{source}: no such file or folder")
-    files = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO and p.is_file())
+    files = find_audio(source)  # entries that are not regular files are skipped by load
     if not files:
-        raise ConfigError(f"{source}: no audio files ({', '.join(AUDIO)})")
+        raise ConfigError(f"{source}: no audio files")
     return source, files
 
 
@@ -63,10 +62,8 @@ def run(cfg: DictConfig) -> None:
     source = Path(str(cfg["in"]))
     root, files = inputs(source)
     out = Path(cfg.out).resolve()
-    if source.is_dir() and (out == root.resolve() or root.resolve() in out.parents):
+    if out == root.resolve() or source.is_dir() and root.resolve() in out.parents:
         raise ConfigError(f"{out}: inside the input folder; choose another out=")
-    if out == root.resolve():
-        raise ConfigError(f"{out}: the input's own folder; choose another out=")
     pipe = load_model(cfg.ckpt, cfg.device)
     out = prepare_output_dir(out, cfg.overwrite)
     console, skipped, rows, pairs = Console(stderr=True), [], [], []

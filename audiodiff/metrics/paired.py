@@ -171,10 +171,14 @@ def pesq_score(
 
 
 def stoi_score(
-    est: torch.Tensor | np.ndarray, ref: torch.Tensor | np.ndarray, sr: int
+    est: torch.Tensor | np.ndarray,
+    ref: torch.Tensor | np.ndarray,
+    sr: int,
+    extended: bool = False,
 ) -> float | None:
-    """STOI (Taal et al. 2011) of one clip [N] via ``pystoi``; None when it is not installed
-    or the clip is too short (or too silent) for STOI's 384 ms analysis window."""
+    """STOI (Taal et al. 2011; ESTOI, Jensen & Taal 2016, with ``extended``) of one clip [N]
+    via ``pystoi``; None when it is not installed or the clip is too short (or too silent)
+    for STOI's 384 ms analysis window."""
     # est, ref: [N] -> float
     pystoi = _optional("pystoi")
     if pystoi is None:
@@ -183,7 +187,7 @@ def stoi_score(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            score = float(pystoi.stoi(_mono_numpy(ref), _mono_numpy(est), sr, extended=False))
+            score = float(pystoi.stoi(_mono_numpy(ref), _mono_numpy(est), sr, extended=extended))
         except ValueError:  # numpy's AxisError: fewer than one STFT frame left
             return None
     # pystoi warns and returns 1e-5 when too little non-silent speech is left: no score.

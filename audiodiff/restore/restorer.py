@@ -18,6 +18,7 @@ gaps, the observed low band, the unclipped samples), and long files go in chunks
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -102,7 +103,6 @@ def restore_chunk(pipe, y: Tensor, opts: RestoreOptions, seed: int) -> Tensor:
     diffusion = pipe.config["diffusion"]
     y = y.to(pipe.device)
     obs_x = rep.encode(y)  # [1, C, T]
-    observation = observation_for(opts.task, y, rep.sample_rate, opts)
     conditional = bool(pipe.config.get("observation"))
     cond = _label_cond(pipe, opts.task)
     observe = None
@@ -114,6 +114,7 @@ def restore_chunk(pipe, y: Tensor, opts: RestoreOptions, seed: int) -> Tensor:
         sigma_start = opts.sigma_start if opts.sigma_start is not None else 0.5
     else:
         sigma_start = opts.sigma_start or float(diffusion["sigma_max"])
+        observation = observation_for(opts.task, y, rep.sample_rate, opts)
         differentiable = opts.guidance > 0 and getattr(rep, "differentiable", False)
 
         def observe(d, obs=observation):
@@ -161,11 +162,10 @@ def restore(pipe, wav: Tensor, opts: RestoreOptions, progress=None) -> Tensor:
     overlap = min(chunk - hop, round(opts.overlap_seconds * pipe.sample_rate))
     channels = []
     for c in range(wav.shape[0]):
-        counter = iter(range(10**9))
+        index = itertools.count()  # chunk i of channel c: seed + 1000 c + i
 
-        def one(piece: Tensor, c: int = c, counter=counter) -> Tensor:  # [1, 1, L]
-            i = next(counter)
-            return restore_chunk(pipe, piece, opts, seed=opts.seed + 1000 * c + i).cpu()
+        def one(piece: Tensor, c: int = c, index=index) -> Tensor:  # [1, 1, L]
+            return restore_chunk(pipe, piece, opts, seed=opts.seed + 1000 * c + next(index)).cpu()
 
         y = wav[c : c + 1].float()
         with torch.no_grad():

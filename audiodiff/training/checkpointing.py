@@ -138,7 +138,7 @@ class LastCheckpoint(L.Callback):
 def non_finite_parameter(module: torch.nn.Module) -> str | None:
     """The name of the first parameter or buffer holding NaN or inf, or None."""
     tensors = [t for t in module.state_dict().values() if t.is_floating_point()]
-    if not tensors or all(bool(n.isfinite()) for n in torch._foreach_norm(tensors)):
+    if not tensors or bool(torch.stack(torch._foreach_norm(tensors)).isfinite().all()):
         return None
     for name, t in module.state_dict().items():
         if t.is_floating_point() and not bool(t.isfinite().all()):
