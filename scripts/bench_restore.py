@@ -7,8 +7,10 @@ held-out speech and held-out noise, per SNR and per noise type. Prints tables, w
 Clip i gets noise type TYPES[i % 6] at SNR SNRS[i % 5] (on the active speech; so n = 30
 covers every pair once). Babble is made of other held-out clips, music of held-out melodies.
 Rows: the noisy input, spectral subtraction, the decision-directed Wiener filter,
-noisereduce (stationary / non-stationary), the model (``--steps`` solver steps and the
-one-step predictive mode), and an oracle ceiling (clean magnitude with the noisy phase).
+noisereduce (stationary / non-stationary), the conditional model (route 1: ``--steps``
+solver steps and the one-step predictive mode), a prior (route 2, ``--prior``: SDEdit from
+the noisy clip at sigma 0.5) and an oracle ceiling (clean magnitude with the noisy phase).
+DNSMOS (no reference; the ``dnsmos`` extra) is scored when installed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 
 from audiodiff.audio.io import load
 from audiodiff.audio.loudness import normalize_loudness
+from audiodiff.metrics.dnsmos import dnsmos
 from audiodiff.metrics.paired import log_spectral_distance, pesq_score, si_sdr, stoi_score
 from audiodiff.restore.baselines import BASELINES
 from audiodiff.restore.noise import AddNoise, ColoredNoise, FolderNoise, MainsHum
@@ -56,11 +59,14 @@ def oracle(noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
 
 def score(est: torch.Tensor, clean: torch.Tensor) -> dict:
     # est, clean: [1, N]
+    mos = dnsmos(est[0], SR) or {}
     return {
         "si_sdr": float(si_sdr(est, clean)),
         "pesq": pesq_score(est[0], clean[0], SR),
         "estoi": stoi_score(est[0], clean[0], SR, extended=True),
         "lsd": float(log_spectral_distance(est, clean)),
+        "dnsmos": mos.get("ovrl"),
+        "dnsmos_bak": mos.get("bak"),
     }
 
 
@@ -72,6 +78,8 @@ def mean(values) -> float | None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt", type=Path, help="a restoration model (observation: true)")
+    parser.add_argument("--prior", type=Path, help="an unconditional prior (route 2, SDEdit)")
+    parser.add_argument("--prior-steps", type=int, default=8)
     parser.add_argument("--clean", type=Path, default=Path("data/speech_heldout_voices"))
     parser.add_argument("--music", type=Path, default=Path("data/music_heldout"))
     parser.add_argument("--n", type=int, default=30)
@@ -87,17 +95,20 @@ def main(argv=None) -> int:
     sources = noise_sources(args.music, args.clean)
     baselines = {k: (lambda w, f=f: f(w[None], SR)[0]) for k, f in BASELINES.items()}
     methods = {"noisy": lambda w: w, **baselines}
-    pipe = None
-    if args.ckpt:
-        from audiodiff.pipeline import load as load_model
-        from audiodiff.restore.restorer import RestoreOptions, restore
+    from audiodiff.pipeline import load as load_model
+    from audiodiff.restore.restorer import RestoreOptions, restore
 
+    if args.ckpt:
         pipe = load_model(args.ckpt, "cpu")
         methods[f"model, {args.steps} steps"] = lambda w: restore(
             pipe, w, RestoreOptions(task="denoise", steps=args.steps)
         )
         one = RestoreOptions(task="denoise", steps=1)
         methods["model, 1 step"] = lambda w: restore(pipe, w, one)
+    if args.prior:
+        prior = load_model(args.prior, "cpu")
+        sdedit = RestoreOptions(task="denoise", steps=args.prior_steps)
+        methods[f"prior (SDEdit), {args.prior_steps} steps"] = lambda w: restore(prior, w, sdedit)
     rows, timing = [], {name: [0.0, 0.0] for name in [*methods, "oracle"]}
     for i, path in enumerate(files[: args.n]):
         kind, snr = TYPES[i % len(TYPES)], SNRS[i % len(SNRS)]
@@ -118,7 +129,7 @@ def main(argv=None) -> int:
                 {"clip": path.name, "noise": kind, "snr": snr, "method": name, **score(est, clean)}
             )
         print(f"{i + 1}/{args.n} {kind} {snr:+d} dB", file=sys.stderr)
-    metrics = ("si_sdr", "pesq", "estoi", "lsd")
+    metrics = ("si_sdr", "pesq", "estoi", "lsd", "dnsmos", "dnsmos_bak")
     names = [*methods, "oracle"]
     summary = {n: {m: mean(r[m] for r in rows if r["method"] == n) for m in metrics} for n in names}
     for n in names:
@@ -139,11 +150,14 @@ def main(argv=None) -> int:
         }
         for n in names
     }
-    print("\n| method | SI-SDR | PESQ-WB | ESTOI | LSD | x real time |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\n| method | SI-SDR | PESQ-WB | ESTOI | LSD | DNSMOS OVRL | DNSMOS BAK | x real time |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in names:
         s = summary[n]
-        print(f"| {n} | {s['si_sdr']} | {s['pesq']} | {s['estoi']} | {s['lsd']} | {s['rtf']} |")
+        print(
+            f"| {n} | {s['si_sdr']} | {s['pesq']} | {s['estoi']} | {s['lsd']} | "
+            f"{s['dnsmos']} | {s['dnsmos_bak']} | {s['rtf']} |"
+        )
     print("\nPESQ-WB / SI-SDR by SNR\n| method | " + " | ".join(f"{s} dB" for s in SNRS) + " |")
     print("|---|" + "---:|" * len(SNRS))
     for n in names:
@@ -161,6 +175,7 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "ckpt": str(args.ckpt),
+        "prior": str(args.prior) if args.prior else None,
         "n": args.n,
         "steps": args.steps,
         "summary": summary,

@@ -23,6 +23,7 @@ from audiodiff.nn.blocks import (
     zero_,
 )
 from audiodiff.nn.embedding import LabelEmbedding, NoiseEmbedding
+from audiodiff.nn.observation import make_head
 
 
 class UNet1d(nn.Module):
@@ -33,6 +34,9 @@ class UNet1d(nn.Module):
     null id 0; a label left out of ``cond`` is id 0. With ``obs_channels`` > 0 the net also
     reads ``cond["obs"]`` [B, obs_channels, T] (a degraded recording's representation, for
     conditional restoration), concatenated with x at the input; a missing one reads as zeros.
+    ``obs_head="complex_gain"`` (for an observation laid out as [Re; Im] bins, with as many
+    channels as x) also reads each observed bin's log-magnitude and adds a per-bin gain times
+    the observation to the output (``audiodiff.nn.observation``).
     The output convolution starts at zero, so an untrained net returns exactly 0.
     """
 
@@ -51,6 +55,7 @@ class UNet1d(nn.Module):
         label_sizes: Mapping[str, int] | None = None,
         dropout: float = 0.0,
         obs_channels: int = 0,
+        obs_head: str = "none",
     ) -> None:
         super().__init__()
         mults = tuple(int(m) for m in channel_mults)
@@ -74,12 +79,21 @@ class UNet1d(nn.Module):
         self.in_channels = in_channels
         self.obs_channels = obs_channels
         self.out_channels = in_channels if out_channels is None else out_channels
+        self.obs_head = make_head(obs_head, obs_channels)
+        head_channels = self.obs_head.feature_channels if self.obs_head else 0
+        if self.obs_head and obs_channels != self.out_channels:
+            raise ValueError(
+                f"obs_head={obs_head} needs obs_channels == out_channels, got {obs_channels} "
+                f"and {self.out_channels}"
+            )
         self.downsample_factor = 2 ** (len(mults) - 1)
         emb_dim = 4 * channels if emb_dim is None else emb_dim
 
         self.noise_embedding = NoiseEmbedding(channels + channels % 2, emb_dim)
         self.label_embedding = LabelEmbedding(label_sizes, emb_dim)
-        self.input_conv = nn.Conv1d(in_channels + obs_channels, channels, 3, padding=1)
+        self.input_conv = nn.Conv1d(
+            in_channels + obs_channels + head_channels, channels, 3, padding=1
+        )
 
         def res(c_in: int, c_out: int) -> ResBlock:
             return ResBlock(c_in, c_out, emb_dim, dropout)
@@ -117,7 +131,9 @@ class UNet1d(nn.Module):
                 self.up.append(EmbedSequential(*layers))
 
         self.out = nn.Sequential(
-            group_norm(ch), nn.SiLU(), zero_(nn.Conv1d(ch, self.out_channels, 3, padding=1))
+            group_norm(ch),
+            nn.SiLU(),
+            zero_(nn.Conv1d(ch, self.out_channels + head_channels, 3, padding=1)),
         )
 
     def forward(
@@ -137,7 +153,10 @@ class UNet1d(nn.Module):
         labels = {k: v for k, v in (cond or {}).items() if k != self.OBSERVATION}
         emb = self.noise_embedding(noise_level) + self.label_embedding(labels, b, x.device)
 
-        h = torch.cat([x, self._observation(cond, x)], dim=1) if self.obs_channels else x
+        obs = self._observation(cond, x) if self.obs_channels else None
+        h = x if obs is None else torch.cat([x, obs], dim=1)
+        if self.obs_head:
+            h = torch.cat([h, self.obs_head.features(obs)], dim=1)
         h = F.pad(h, (0, -t % self.downsample_factor))
         h = self.input_conv(h)
         skips = [h]
@@ -147,7 +166,11 @@ class UNet1d(nn.Module):
         h = self.mid(h, emb)
         for block in self.up:
             h = block(torch.cat([h, skips.pop()], dim=1), emb)
-        return self.out(h)[..., :t]
+        out = self.out(h)[..., :t]
+        if self.obs_head:
+            c = self.out_channels
+            return self.obs_head.apply(out[:, :c], out[:, c:], obs)
+        return out
 
     def _observation(self, cond: Mapping[str, Tensor] | None, x: Tensor) -> Tensor:
         # -> [B, obs_channels, T]

@@ -204,3 +204,56 @@ def test_an_observation_is_read_beside_x_and_changes_the_output():
     )
     with pytest.raises(ValueError, match="obs"):
         net(x, torch.zeros(2), {"obs": obs[:, :3]})
+
+
+def test_complex_gain_head_scales_each_observed_bin_and_keeps_its_phase():
+    from audiodiff.nn.unet import UNet1d
+
+    torch.manual_seed(0)
+    net = UNet1d(in_channels=6, channels=8, channel_mults=(1,), num_res_blocks=1,
+                 attention_levels=(), obs_channels=6, obs_head="complex_gain")  # fmt: skip
+    x, obs = torch.randn(2, 6, 16), torch.randn(2, 6, 16)
+    assert torch.equal(net(x, torch.zeros(2), {"obs": obs}), torch.zeros(2, 6, 16))
+    with torch.no_grad():  # gain channels (6..8 of the output conv) -> bins 0, 1, 2 gains
+        net.out[-1].bias[6:] = torch.tensor([0.5, -1.0, 2.0])
+    gains = torch.tensor([0.5, -1.0, 2.0]).repeat(2)[None, :, None]  # Re and Im alike
+    assert torch.allclose(net(x, torch.zeros(2), {"obs": obs}), gains * obs)
+    with pytest.raises(ValueError, match="even number"):
+        UNet1d(in_channels=5, channels=8, channel_mults=(1,), attention_levels=(),
+               obs_channels=5, obs_head="complex_gain")  # fmt: skip
+    with pytest.raises(ValueError, match="obs_head must be one of"):
+        UNet1d(in_channels=6, channels=8, channel_mults=(1,), attention_levels=(),
+               obs_channels=6, obs_head="mask")  # fmt: skip
+
+
+def test_complex_gain_head_learns_a_level_gate_on_random_phases_far_better_than_the_plain_net():
+    """Keep the loud bins of a random-phase spectrogram, drop the quiet ones: a level
+    decision per bin. The plain net mixes the bins' random phases in its first convolution."""
+    from audiodiff.nn.unet import UNet1d
+
+    bins, t = 16, 32
+
+    def batch(g):
+        mag = torch.where(torch.rand(8, bins, t, generator=g) < 0.5, 1.0, 0.1)
+        phase = 2 * torch.pi * torch.rand(8, bins, t, generator=g)
+        obs = torch.cat([mag * phase.cos(), mag * phase.sin()], dim=1)
+        return obs, obs * (mag > 0.5).repeat(1, 2, 1)
+
+    losses = {}
+    for head in ("none", "complex_gain"):
+        torch.manual_seed(0)
+        net = UNet1d(in_channels=2 * bins, channels=32, channel_mults=(1,), num_res_blocks=1,
+                     attention_levels=(), obs_channels=2 * bins, obs_head=head)  # fmt: skip
+        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(150):
+            obs, target = batch(g)
+            loss = (net(torch.zeros_like(obs), torch.zeros(8), {"obs": obs}) - target).square()
+            opt.zero_grad()
+            loss.mean().backward()
+            opt.step()
+        obs, target = batch(torch.Generator().manual_seed(99))
+        with torch.no_grad():
+            out = net(torch.zeros_like(obs), torch.zeros(8), {"obs": obs})
+        losses[head] = float((out - target).square().mean() / target.square().mean())
+    assert losses["complex_gain"] < 0.05 and losses["none"] > 5 * losses["complex_gain"], losses
