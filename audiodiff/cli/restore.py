@@ -19,6 +19,8 @@ from audiodiff.restore.restorer import RestoreOptions, restore
 from audiodiff.restore.sheet import save_before_after
 
 VALUE_KEYS = ("task",)  # a plain option here, though conf/task/ is a config group
+SHEET_FILES = 6  # the before / after sheet shows the first files ...
+SHEET_SECONDS = 20.0  # ... and the first seconds of each (a 10-minute row is unreadable)
 
 
 @dataclass
@@ -38,8 +40,10 @@ class Options:
     guidance: float
     chunk_seconds: float
     overlap_seconds: float
+    match_level: bool
     seed: int
     device: str
+    threads: int | None
 
 
 def inputs(source: Path) -> tuple[Path, list[Path]]:
@@ -59,6 +63,12 @@ def run(cfg: DictConfig) -> None:
 
     opts = RestoreOptions(**{k: cfg[k] for k in RestoreOptions.__dataclass_fields__})
     opts.check()
+    if cfg.threads is not None:
+        if cfg.threads < 1:
+            raise ConfigError(f"threads must be >= 1 or null, got {cfg.threads}")
+        import torch
+
+        torch.set_num_threads(int(cfg.threads))
     source = Path(str(cfg["in"]))
     root, files = inputs(source)
     out = Path(cfg.out).resolve()
@@ -66,7 +76,7 @@ def run(cfg: DictConfig) -> None:
         raise ConfigError(f"{out}: inside the input folder; choose another out=")
     pipe = load_model(cfg.ckpt, cfg.device)
     out = prepare_output_dir(out, cfg.overwrite)
-    console, skipped, rows, pairs = Console(stderr=True), [], [], []
+    console, skipped, rows, pairs, over = Console(stderr=True), [], [], [], 0.0
     start = time.perf_counter()
     audio_seconds = 0.0
     with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
@@ -85,11 +95,15 @@ def run(cfg: DictConfig) -> None:
                 bar.update(chunks_task, completed=i + 1, total=n)
 
             fixed = restore(pipe, model_wav, opts, progress)  # [C, N'] at the model's rate
-            pairs.append((model_wav[:1], fixed[:1]))
+            if len(pairs) < SHEET_FILES:  # only what the sheet shows is kept
+                head = round(SHEET_SECONDS * pipe.sample_rate)
+                pairs.append((model_wav[:1, :head].clone(), fixed[:1, :head].clone()))
+            over = max(over, float(fixed.abs().max()))
             back = resample(fixed, pipe.sample_rate, sr) if sr != pipe.sample_rate else fixed
             target = out / path.relative_to(root).with_suffix(".wav")
-            # 32-bit float: the kept samples stay bit for bit, nothing is requantised
-            save(target, back[..., : wav.shape[-1]].clamp(-1, 1), sr, subtype="FLOAT")
+            # 32-bit float: the kept samples stay bit for bit, nothing is requantised, and a
+            # declipped peak above full scale is kept rather than clipped again
+            save(target, back[..., : wav.shape[-1]], sr, subtype="FLOAT")
             name = str(target.relative_to(out))
             rows.append({"input": str(path), "output": name, "sample_rate": sr})
             audio_seconds += wav.shape[-1] / sr
@@ -97,8 +111,8 @@ def run(cfg: DictConfig) -> None:
     if not rows:
         raise ConfigError(f"no file could be restored ({len(skipped)} unreadable)")
     elapsed = time.perf_counter() - start
-    titles = [Path(r["input"]).name for r in rows[:6]]
-    sheet = save_before_after(out / "spectrograms.png", pairs[:6], titles, pipe.sample_rate)
+    titles = [Path(r["input"]).name for r in rows[:SHEET_FILES]]
+    sheet = save_before_after(out / "spectrograms.png", pairs, titles, pipe.sample_rate)
     report = {
         "task": opts.task,
         "ckpt": str(cfg.ckpt),
@@ -117,3 +131,8 @@ def run(cfg: DictConfig) -> None:
         f"{elapsed:.1f} s ({audio_seconds / elapsed:.2f}x real time); sheet: {sheet}"
         + (f"; skipped {len(skipped)} unreadable" if skipped else "")
     )
+    if over > 1:
+        console.print(
+            f"note: restored peaks reach {over:.2f} (above full scale), kept in the float WAVs; "
+            "lower the gain before converting them to integer formats"
+        )

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 
+from audiodiff.audio.loudness import rms_db
 from audiodiff.errors import ConfigError
 from audiodiff.generation import sample, seeded_noise
 from audiodiff.restore.chunking import process_in_chunks
@@ -32,6 +33,7 @@ from audiodiff.restore.operators import Clipped, KnownSamples, LowBand, Observat
 from audiodiff.restore.posterior import data_consistency, reconstruction_guidance
 
 TASKS = ("denoise", "declip", "bandwidth", "inpaint")
+SILENCE_DB = -70.0  # recordings quieter than this are restored at their own level
 
 
 @dataclass
@@ -50,6 +52,7 @@ class RestoreOptions:
     guidance: float = 0.0  # > 0: reconstruction guidance, for differentiable decoders
     chunk_seconds: float = 4.0
     overlap_seconds: float = 0.5
+    match_level: bool = True  # scale to the model's training level (data.loudness_db) and back
     seed: int = 0
 
     def check(self) -> None:
@@ -154,8 +157,20 @@ def keep_trusted(y: Tensor, restored: Tensor, sample_rate: int, opts: RestoreOpt
     return observation.project(restored) if observation is not None else restored
 
 
+def level_gain(pipe, y: Tensor, opts: RestoreOptions) -> float:
+    """The gain that brings recording y [1, N] to the RMS level the model trained at
+    (``data.loudness_db``), or 1. The compressed STFT is not scale-invariant (|X|^alpha), so a
+    recording far louder or quieter than the training clips would be out of distribution."""
+    target = (pipe.config.get("data") or {}).get("loudness_db")
+    level = float(rms_db(y))
+    if not opts.match_level or target is None or level < SILENCE_DB:
+        return 1.0
+    return 10 ** ((float(target) - level) / 20)
+
+
 def restore(pipe, wav: Tensor, opts: RestoreOptions, progress=None) -> Tensor:
-    """wav: [C, N] at the model's rate -> restored [C, N]; each channel in chunks."""
+    """wav: [C, N] at the model's rate -> restored [C, N]; each channel in chunks, each
+    channel at the model's training level (``level_gain``) and scaled back after."""
     opts.check()
     hop = pipe.representation.hop_length
     chunk = max(hop, math.ceil(opts.chunk_seconds * pipe.sample_rate / hop) * hop)
@@ -164,11 +179,16 @@ def restore(pipe, wav: Tensor, opts: RestoreOptions, progress=None) -> Tensor:
     for c in range(wav.shape[0]):
         index = itertools.count()  # chunk i of channel c: seed + 1000 c + i
 
-        def one(piece: Tensor, c: int = c, index=index) -> Tensor:  # [1, 1, L]
-            return restore_chunk(pipe, piece, opts, seed=opts.seed + 1000 * c + next(index)).cpu()
-
         y = wav[c : c + 1].float()
+        gain = level_gain(pipe, y, opts)
+        scaled = replace(
+            opts, clip_level=None if opts.clip_level is None else opts.clip_level * gain
+        )
+
+        def one(piece: Tensor, c: int = c, index=index, o=scaled) -> Tensor:  # [1, 1, L]
+            return restore_chunk(pipe, piece, o, seed=opts.seed + 1000 * c + next(index)).cpu()
+
         with torch.no_grad():
-            restored = process_in_chunks(y, one, chunk, overlap, progress)
+            restored = process_in_chunks(y * gain, one, chunk, overlap, progress) / gain
         channels.append(keep_trusted(y[None], restored[None], pipe.sample_rate, opts)[0])
     return torch.cat(channels)

@@ -80,11 +80,28 @@ def test_bad_options_are_one_line(conditional, tmp_path, capsys):
         ("task=shout", "task must be one of"),
         ("steps=0", "steps >= 1"),
         ("overlap_seconds=9", "overlap_seconds"),
+        ("threads=0", "threads must be"),
     ]:
         code = main(["restore", f"ckpt={conditional}", f"in={src}", f"out={tmp_path / 'o'}", bad])
         err = capsys.readouterr().err.strip()
         assert code == 2 and len(err.splitlines()) == 1 and words in err, (bad, err)
         assert not (tmp_path / "o").exists()
+
+
+def test_a_recording_is_restored_at_the_training_level_whatever_its_own(conditional):
+    """match_level: 10x louder in, exactly 10x louder out (the model saw the same input);
+    without it the compressed STFT sees another level and the result is not 10x."""
+    from audiodiff.pipeline import load
+    from audiodiff.restore.restorer import RestoreOptions, restore
+
+    pipe = load(conditional, "cpu")
+    assert pipe.config["data"]["loudness_db"] == -23.0
+    noisy = tone(1.0, 16000) + 0.05 * np.random.default_rng(1).standard_normal(16000)
+    wav = torch.from_numpy(noisy.astype(np.float32))[None] * 0.1
+    for match, close in ((True, True), (False, False)):
+        opts = RestoreOptions(steps=2, match_level=match)
+        quiet, loud = restore(pipe, wav, opts), restore(pipe, 10 * wav, opts)
+        assert torch.allclose(loud, 10 * quiet, rtol=1e-4, atol=1e-5) is close, match
 
 
 def test_a_prior_fills_gaps_and_keeps_every_other_sample(smoke_run, tmp_path):
@@ -136,3 +153,14 @@ def test_bandwidth_keeps_the_observed_band(smoke_run, tmp_path):
     band = np.fft.rfftfreq(16000, 1 / sr) < 4000
     a, b = np.fft.rfft(restored)[band], np.fft.rfft(wav)[band]
     assert np.abs(a - b).max() < 1e-3 * np.abs(b).max()
+
+
+def test_peaks_above_full_scale_are_written_not_clipped(conditional, tmp_path, monkeypatch, capsys):
+    import audiodiff.cli.restore as cli_restore
+
+    monkeypatch.setattr(cli_restore, "restore", lambda pipe, wav, opts, progress: 1.5 * wav)
+    src = write(tmp_path / "loud.wav", 2 * tone(0.5, 16000), 16000)  # peak 0.8
+    assert main(["restore", f"ckpt={conditional}", f"in={src}", f"out={tmp_path / 'o'}"]) == 0
+    restored, _ = sf.read(tmp_path / "o" / "loud.wav", dtype="float32")
+    assert np.allclose(restored, 3 * tone(0.5, 16000), atol=1e-6) and restored.max() > 1
+    assert "above full scale" in capsys.readouterr().err
