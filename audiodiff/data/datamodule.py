@@ -134,7 +134,7 @@ class AudioDataModule(L.LightningDataModule):
     def _degraded(self, folder: AudioFolder) -> AudioFolder | DegradedFolder:
         if self.degrade is None:
             return folder
-        return DegradedFolder(folder, self.degrade, self.vocab)
+        return DegradedFolder(folder, self.degrade, self.vocab, level_db=self.loudness_db)
 
     def _loader(self, dataset: AudioFolder, shuffle: bool) -> ResumableLoader:
         trainer = self.trainer  # DDP: each process loads its share (use_distributed_sampler off)

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from audiodiff.audio.loudness import rms_db
 from audiodiff.data.folder import AudioFolder
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.errors import ConfigError
@@ -31,14 +32,22 @@ def task_vocab(vocab: LabelVocab, tasks: Mapping[str, Any] | None) -> LabelVocab
     return LabelVocab({**vocab.values, TASK: ["<null>", *tasks]})
 
 
+SILENCE_DB = -70.0  # a degraded clip quieter than this keeps its level
+
+
 class DegradedFolder(Dataset):
     """Items of ``base`` with ``degraded`` [1, N] added (and ``cond["task"]`` with tasks).
 
     ``degrade``: one operator (``op(wav [B, 1, N], generator) -> Degraded``), or a mapping
-    of task names to operators, one drawn uniformly per item.
+    of task names to operators, one drawn uniformly per item. With ``level_db`` both clips
+    are scaled by the one gain that brings the degraded clip to that RMS level (dBFS): the
+    level a user's recording is brought to before restoration (``match_level``), whatever
+    the noise added to it.
     """
 
-    def __init__(self, base: AudioFolder, degrade: Any, vocab: LabelVocab) -> None:
+    def __init__(
+        self, base: AudioFolder, degrade: Any, vocab: LabelVocab, level_db: float | None = None
+    ) -> None:
         if base.representation is not None:
             raise ConfigError(
                 "restoration training degrades waveforms: set data.representation=null"
@@ -46,6 +55,7 @@ class DegradedFolder(Dataset):
         self.base = base
         self.tasks = dict(degrade) if isinstance(degrade, Mapping) else {"": degrade}
         self.vocab = vocab
+        self.level_db = level_db
         self.records = base.records
 
     def __len__(self) -> int:
@@ -61,7 +71,12 @@ class DegradedFolder(Dataset):
         )
         with torch.no_grad():
             out = self.tasks[name](item["wav"][None].float(), g)
-        item["degraded"] = out.wav[0].to(item["wav"].dtype)  # [1, N]
+        degraded = out.wav[0].to(item["wav"].dtype)  # [1, N]
+        level = float(rms_db(degraded))
+        if self.level_db is not None and level > SILENCE_DB:
+            gain = 10 ** ((self.level_db - level) / 20)
+            item["wav"], degraded = item["wav"] * gain, degraded * gain
+        item["degraded"] = degraded
         if TASK in self.vocab.labels:
             item["cond"] = {**item["cond"], TASK: torch.tensor(self.vocab.encode(TASK, name))}
         return item

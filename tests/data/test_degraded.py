@@ -50,3 +50,21 @@ def test_named_tasks_become_a_label_drawn_per_item(synth_dir):
     assert seen == {"quiet", "loud"}
     batch = next(iter(dm.train_dataloader()))
     assert batch["degraded"].shape == batch["wav"].shape and batch["cond"]["task"].shape == (4,)
+
+
+def test_with_a_level_the_degraded_clip_is_at_it_and_the_pair_keeps_its_ratio(synth_dir):
+    from audiodiff.audio.loudness import rms_db
+
+    dm = AudioDataModule(root=str(synth_dir), labels=[], segment_seconds=0.5, batch_size=4,
+                         loudness_db=-23.0, degrade=Scale(4.0))  # fmt: skip
+    dm.setup()
+    checked = 0
+    for key in EpochSampler(len(dm.train_set), seed=1).keys()[:10]:
+        item = dm.train_set[key]
+        if float(rms_db(item["degraded"])) < -70:  # a silent crop keeps its level
+            continue
+        checked += 1
+        assert abs(float(rms_db(item["degraded"])) + 23.0) < 0.01
+        ratio = (item["degraded"].norm() / item["wav"].norm()).item()
+        assert 4.0 <= ratio <= 8.0  # Scale's gain, unchanged by the common one
+    assert checked >= 5
