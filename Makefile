@@ -7,11 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 LOCK ?= requirements.lock
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
 	-c $(LOCK)
-EXTRAS := .[dev,metrics,reference,restore]
+EXTRAS := .[dev,metrics,reference,restore,dnsmos]
 KDIFF := k-diffusion==0.1.1.post1
 
 .PHONY: install lock demo test test-all bench bench-samplers codecs bench-decoders codecs-speech \
-	bench-decoders-speech bench-restore data-real lint \
+	bench-decoders-speech bench-restore bench-long bench-restore-tasks data-real lint \
 	format clean
 
 $(STAMP): pyproject.toml constraints.txt $(LOCK)
@@ -97,6 +97,19 @@ bench-decoders-speech: $(STAMP)
 bench-restore: $(STAMP)
 	$(PY) scripts/bench_restore.py --ckpt outputs/denoise_speech/run/model \
 		--clean data/speech_heldout_voices --music data/music_heldout --n 30
+
+# a 10-minute noisy file restored in chunks: peak memory, x real time, SI-SDR, and spectral
+# flux at the chunk seams against elsewhere (same model and held-out voices as bench-restore)
+bench-long: $(STAMP)
+	$(PY) scripts/bench_long_file.py --ckpt outputs/denoise_speech/run/model \
+		--clean data/speech_heldout_voices
+
+# declipping, bandwidth extension (4 -> 8 kHz) and gap filling on the held-out voices: the
+# multi-task restoration model (route 1; experiment=restore_speech_cpu) against classical
+# baselines; add --prior MODEL for route 2 (an unconditional stft prior, data consistency)
+bench-restore-tasks: $(STAMP)
+	$(PY) scripts/bench_restore_tasks.py --ckpt outputs/restore_speech/run/model \
+		--clean data/speech_heldout_voices --n 20
 
 # real audio from Debian packages (apt-get install fluidsynth fluid-soundfont-gm espeak-ng)
 data-real: $(STAMP)

@@ -6,8 +6,9 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import Progress
 
@@ -36,6 +37,7 @@ class Options:
     cutoff_hz: float | None
     clip_level: float | None
     min_gap_seconds: float
+    gaps: Any
     fade_seconds: float
     guidance: float
     chunk_seconds: float
@@ -61,7 +63,8 @@ def inputs(source: Path) -> tuple[Path, list[Path]]:
 def run(cfg: DictConfig) -> None:
     from audiodiff.pipeline import load as load_model
 
-    opts = RestoreOptions(**{k: cfg[k] for k in RestoreOptions.__dataclass_fields__})
+    plain = OmegaConf.to_container(cfg, resolve=True)  # lists as lists (gaps=)
+    opts = RestoreOptions(**{k: plain[k] for k in RestoreOptions.__dataclass_fields__})
     opts.check()
     if cfg.threads is not None:
         if cfg.threads < 1:
@@ -117,7 +120,7 @@ def run(cfg: DictConfig) -> None:
         "task": opts.task,
         "ckpt": str(cfg.ckpt),
         "conditional": bool(pipe.config.get("observation")),
-        "options": {k: cfg[k] for k in RestoreOptions.__dataclass_fields__},
+        "options": {k: plain[k] for k in RestoreOptions.__dataclass_fields__},
         "files": rows,
         "skipped": skipped,
         "elapsed_seconds": round(elapsed, 3),

@@ -48,6 +48,7 @@ class RestoreOptions:
     cutoff_hz: float | None = None  # bandwidth: the observed band's upper edge
     clip_level: float | None = None  # declip: None = the recording's peak
     min_gap_seconds: float = 0.01  # inpaint: runs of exact zeros at least this long are gaps
+    gaps: list | None = None  # inpaint: [[start, end], ...] seconds; None: the zero runs
     fade_seconds: float = 0.005  # inpaint: crossfade from the kept samples into a filled gap
     guidance: float = 0.0  # > 0: reconstruction guidance, for differentiable decoders
     chunk_seconds: float = 4.0
@@ -64,15 +65,37 @@ class RestoreOptions:
             raise ConfigError("overlap_seconds must be shorter than chunk_seconds")
         if self.task == "bandwidth" and not self.cutoff_hz:
             raise ConfigError("task=bandwidth needs cutoff_hz= (the observed band's upper edge)")
+        if self.gaps is not None:
+            if self.task != "inpaint":
+                raise ConfigError(f"gaps= applies to task=inpaint, not task={self.task}")
+            for span in self.gaps:
+                ok = isinstance(span, list | tuple) and len(span) == 2
+                if not ok or not 0 <= float(span[0]) < float(span[1]):
+                    raise ConfigError(
+                        f"gaps: each gap is [start, end] in seconds with 0 <= start < end, "
+                        f"got {span!r}"
+                    )
+
+    def known(self, y: Tensor, sample_rate: int) -> Tensor:
+        """inpaint: 1 where recording y [1, N] is known, 0 in its gaps (``gaps``, or runs of
+        exact zeros at least ``min_gap_seconds`` long)."""
+        if self.gaps is None:
+            return ~zero_runs(y[None], round(self.min_gap_seconds * sample_rate))[0]
+        known = torch.ones_like(y, dtype=torch.bool)
+        for start, end in self.gaps:
+            known[..., round(float(start) * sample_rate) : round(float(end) * sample_rate)] = False
+        return known
 
 
 def observation_for(
-    task: str, y: Tensor, sample_rate: int, opts: RestoreOptions
+    task: str, y: Tensor, sample_rate: int, opts: RestoreOptions, known: Tensor | None = None
 ) -> Observation | None:
-    """What the degraded chunk y [1, 1, L] says about the clean one, for ``task``."""
+    """What the degraded chunk y [1, 1, L] says about the clean one, for ``task``; inpaint
+    reads the gaps from ``known`` [1, 1, L] (1 = known) when given."""
     if task == "inpaint":
-        gaps = zero_runs(y, round(opts.min_gap_seconds * sample_rate))
-        return KnownSamples(y, ~gaps)
+        if known is None:
+            known = opts.known(y[0], sample_rate)[None]
+        return KnownSamples(y, known.bool())
     if task == "declip":
         level = opts.clip_level if opts.clip_level is not None else float(y.abs().max())
         return Clipped(y, max(level, 1e-6))
@@ -100,8 +123,11 @@ def _label_cond(pipe, task: str) -> dict[str, Tensor]:
     return labels
 
 
-def restore_chunk(pipe, y: Tensor, opts: RestoreOptions, seed: int) -> Tensor:
-    """y: [1, 1, L] (L a multiple of the hop) at the model's rate -> restored [1, 1, L]."""
+def restore_chunk(
+    pipe, y: Tensor, opts: RestoreOptions, seed: int, known: Tensor | None = None
+) -> Tensor:
+    """y: [1, 1, L] (L a multiple of the hop) at the model's rate -> restored [1, 1, L];
+    ``known`` [1, 1, L]: inpaint's mask of known samples (None: ``opts.known``)."""
     rep = pipe.representation
     diffusion = pipe.config["diffusion"]
     y = y.to(pipe.device)
@@ -117,7 +143,8 @@ def restore_chunk(pipe, y: Tensor, opts: RestoreOptions, seed: int) -> Tensor:
         sigma_start = opts.sigma_start if opts.sigma_start is not None else 0.5
     else:
         sigma_start = opts.sigma_start or float(diffusion["sigma_max"])
-        observation = observation_for(opts.task, y, rep.sample_rate, opts)
+        known = None if known is None else known.to(y.device)
+        observation = observation_for(opts.task, y, rep.sample_rate, opts, known)
         differentiable = opts.guidance > 0 and getattr(rep, "differentiable", False)
 
         def observe(d, obs=observation):
@@ -146,11 +173,13 @@ def restore_chunk(pipe, y: Tensor, opts: RestoreOptions, seed: int) -> Tensor:
     return rep.decode(x)[..., : y.shape[-1]]
 
 
-def keep_trusted(y: Tensor, restored: Tensor, sample_rate: int, opts: RestoreOptions) -> Tensor:
+def keep_trusted(
+    y: Tensor, restored: Tensor, sample_rate: int, opts: RestoreOptions, known=None
+) -> Tensor:
     """The restored file made to agree with what the recording y says for sure: the samples
     outside gaps (crossfaded into each filled gap), the unclipped samples, the low band."""
-    # y, restored: [1, 1, N] -> [1, 1, N]
-    observation = observation_for(opts.task, y, sample_rate, opts)
+    # y, restored, known: [1, 1, N] -> [1, 1, N]
+    observation = observation_for(opts.task, y, sample_rate, opts, known)
     if isinstance(observation, KnownSamples):
         fade = round(opts.fade_seconds * sample_rate)
         observation = KnownSamples(observation.y, observation.mask, fade=fade)
@@ -185,10 +214,18 @@ def restore(pipe, wav: Tensor, opts: RestoreOptions, progress=None) -> Tensor:
             opts, clip_level=None if opts.clip_level is None else opts.clip_level * gain
         )
 
-        def one(piece: Tensor, c: int = c, index=index, o=scaled) -> Tensor:  # [1, 1, L]
-            return restore_chunk(pipe, piece, o, seed=opts.seed + 1000 * c + next(index)).cpu()
+        # inpaint: the mask of known samples travels through the chunks as a second channel
+        known = opts.known(y, pipe.sample_rate) if opts.task == "inpaint" else None
 
+        def one(piece: Tensor, c: int = c, index=index, o=scaled) -> Tensor:  # [1, 1|2, L]
+            seed = opts.seed + 1000 * c + next(index)
+            mask = piece[:, 1:] if piece.shape[1] == 2 else None
+            out = restore_chunk(pipe, piece[:, :1], o, seed=seed, known=mask).cpu()
+            return out if mask is None else torch.cat([out, mask], dim=1)
+
+        stacked = y * gain if known is None else torch.cat([y * gain, known.float()])
         with torch.no_grad():
-            restored = process_in_chunks(y * gain, one, chunk, overlap, progress) / gain
-        channels.append(keep_trusted(y[None], restored[None], pipe.sample_rate, opts)[0])
+            restored = process_in_chunks(stacked, one, chunk, overlap, progress)[:1] / gain
+        mask = None if known is None else known[None]
+        channels.append(keep_trusted(y[None], restored[None], pipe.sample_rate, opts, mask)[0])
     return torch.cat(channels)

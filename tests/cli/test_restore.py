@@ -124,6 +124,27 @@ def test_a_prior_fills_gaps_and_keeps_every_other_sample(smoke_run, tmp_path):
     assert all(np.abs(restored[a:b]).max() > 0 for a, b in gaps)  # the gaps are filled
 
 
+def test_given_gaps_are_filled_and_digital_silence_elsewhere_is_kept(smoke_run, tmp_path):
+    """gaps=[[start, end]]: those spans are filled whatever they hold (here a burst of
+    noise), and a run of exact zeros outside them is silence, kept, not a gap."""
+    sr = 16000
+    wav = tone(2.0, sr)
+    wav[8000:12000] = 0  # 0.25 s of digital silence
+    wav[20000:21600] = np.random.default_rng(0).standard_normal(1600).astype(np.float32)
+    src = write(tmp_path / "burst.wav", wav, sr)
+    out = tmp_path / "out"
+    args = [f"ckpt={smoke_run / 'model'}", f"in={src}", f"out={out}", "task=inpaint", "steps=3"]
+    assert main(["restore", *args, "gaps=[[1.25,1.35]]", "chunk_seconds=1.0"]) == 0
+    restored, _ = sf.read(out / "burst.wav", dtype="float32")
+    fade = round(0.005 * sr)
+    keep = np.ones(len(wav), dtype=bool)
+    keep[20000 - fade : 21600 + fade] = False
+    assert np.array_equal(restored[keep], wav[keep]) and not restored[8000:12000].any()
+    assert not np.allclose(restored[20000:21600], wav[20000:21600])
+    code = main(["restore", *args, "gaps=[[1.3,1.2]]", f"out={tmp_path / 'bad'}"])
+    assert code == 2 and not (tmp_path / "bad").exists()
+
+
 def test_a_prior_declips_keeping_the_unclipped_samples(smoke_run, tmp_path):
     clean = tone(1.0, 16000)
     clipped = np.clip(clean, -0.2, 0.2)
