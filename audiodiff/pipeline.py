@@ -3,6 +3,7 @@
 pipe = audiodiff.load("outputs/demo/model")        # or a .ckpt, or a .safetensors file
 wav = pipe.generate(4, seconds=2, cond={"instrument": "bell", "pitch": 60}, seed=0)
 # wav: [4, 1, 32000] at pipe.sample_rate
+fixed = pipe.restore(noisy, 44100, task="denoise")  # [C, N] at 44.1 kHz in and out
 """
 
 from __future__ import annotations
@@ -184,6 +185,45 @@ class Pipeline:
                     )
                 )
         return torch.cat(chunks)
+
+    def restore(
+        self,
+        wav: Tensor,
+        sample_rate: int,
+        task: str = "denoise",
+        progress: Any = None,
+        **options: Any,
+    ) -> Tensor:
+        """A recording [C, N] or [N] at ``sample_rate`` restored, at the same rate and shape.
+
+        ``task``: denoise, declip, bandwidth or inpaint; ``options`` are
+        ``audiodiff.restore.restorer.RestoreOptions`` (steps, sampler, cutoff_hz, clip_level,
+        gaps, chunk_seconds, ...). A model trained with ``observation: true`` restores
+        from the recording (route 1); any other is a prior (route 2). ``progress(i, n)`` is
+        called after each chunk.
+        """
+        from audiodiff.audio.io import resample
+        from audiodiff.restore.restorer import RestoreOptions, restore
+
+        opts = RestoreOptions(task=task, **options)
+        wav = torch.as_tensor(wav)
+        flat = wav.ndim == 1
+        if wav.ndim not in (1, 2) or wav.shape[-1] == 0:
+            raise ConfigError(f"wav must be [C, N] or [N] with N > 0, got {list(wav.shape)}")
+        if not torch.isfinite(wav).all():
+            raise ConfigError("wav has NaN or infinite samples")
+        x = wav[None] if flat else wav
+        own = (
+            resample(x.float(), sample_rate, self.sample_rate)
+            if sample_rate != self.sample_rate
+            else x
+        )
+        fixed = restore(self, own.float(), opts, progress)
+        if sample_rate != self.sample_rate:
+            fixed = resample(fixed, self.sample_rate, sample_rate)
+        fixed = torch.nn.functional.pad(fixed, (0, max(0, x.shape[-1] - fixed.shape[-1])))
+        fixed = fixed[..., : x.shape[-1]]
+        return fixed[0] if flat else fixed
 
     def decode(self, x: Tensor) -> Tensor:
         """x: [B, C, T] -> wav: [B, 1, T * hop]"""

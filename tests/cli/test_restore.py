@@ -104,6 +104,23 @@ def test_a_recording_is_restored_at_the_training_level_whatever_its_own(conditio
         assert torch.allclose(loud, 10 * quiet, rtol=1e-4, atol=1e-5) is close, match
 
 
+def test_pipe_restore_takes_any_rate_and_returns_the_input_shape(conditional):
+    from audiodiff.errors import ConfigError
+    from audiodiff.pipeline import load
+
+    pipe = load(conditional, "cpu")
+    mono = torch.from_numpy(tone(0.7, 22050))
+    out = pipe.restore(mono, 22050, task="denoise", steps=1)
+    assert out.shape == mono.shape and torch.isfinite(out).all() and not torch.equal(out, mono)
+    stereo = torch.stack([mono, 0.5 * mono])
+    assert pipe.restore(stereo, 22050, steps=1).shape == (2, mono.numel())
+    for bad, words in [(torch.full((100,), float("nan")), "NaN"), (torch.zeros(0), "N > 0")]:
+        with pytest.raises(ConfigError, match=words):
+            pipe.restore(bad, 16000)
+    with pytest.raises(ConfigError, match="task must be one of"):
+        pipe.restore(mono, 22050, task="shout")
+
+
 def test_a_prior_fills_gaps_and_keeps_every_other_sample(smoke_run, tmp_path):
     sr = 16000
     clean = tone(2.0, sr)
