@@ -92,10 +92,13 @@ bench-decoders-speech: $(STAMP)
 	$(PY) scripts/phase_oracle.py --clips data/speech_heldout --n 24 --seconds 2 \
 		--vocoder outputs/vocoder_speech/run/model
 
-# denoising on held-out voices and noise: the restoration model against the classical
-# baselines (needs make data-real with the held-out voices, and experiment=denoise_speech_cpu)
+# denoising on held-out voices and noise: the restoration model (experiment=
+# denoise_speech_cpu) and the speech prior (experiment=speech_prior_cpu, SDEdit) against the
+# classical baselines (needs make data-real with the held-out voices)
+PRIOR := outputs/speech_prior/run/model
 bench-restore: $(STAMP)
 	$(PY) scripts/bench_restore.py --ckpt outputs/denoise_speech/run/model \
+		$(if $(wildcard $(PRIOR)),--prior $(PRIOR)) \
 		--clean data/speech_heldout_voices --music data/music_heldout --n 30
 
 # a 10-minute noisy file restored in chunks: peak memory, x real time, SI-SDR, and spectral
@@ -105,10 +108,11 @@ bench-long: $(STAMP)
 		--clean data/speech_heldout_voices
 
 # declipping, bandwidth extension (4 -> 8 kHz) and gap filling on the held-out voices: the
-# multi-task restoration model (route 1; experiment=restore_speech_cpu) against classical
-# baselines; add --prior MODEL for route 2 (an unconditional stft prior, data consistency)
+# multi-task restoration model (route 1; experiment=restore_speech_cpu) and the speech prior
+# (route 2, data consistency; experiment=speech_prior_cpu) against classical baselines
 bench-restore-tasks: $(STAMP)
 	$(PY) scripts/bench_restore_tasks.py --ckpt outputs/restore_speech/run/model \
+		$(if $(wildcard $(PRIOR)),--prior $(PRIOR)) \
 		--clean data/speech_heldout_voices --n 20
 
 # real audio from Debian packages (apt-get install fluidsynth fluid-soundfont-gm espeak-ng)

@@ -61,6 +61,8 @@ class RestoreOptions:
             raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
         if self.steps < 1 or self.chunk_seconds <= 0 or self.overlap_seconds < 0:
             raise ConfigError("need steps >= 1, chunk_seconds > 0 and overlap_seconds >= 0")
+        if self.sigma_start is not None and not self.sigma_start > 0:
+            raise ConfigError(f"sigma_start must be > 0 or null, got {self.sigma_start}")
         if self.overlap_seconds >= self.chunk_seconds:
             raise ConfigError("overlap_seconds must be shorter than chunk_seconds")
         if self.task == "bandwidth" and not self.cutoff_hz:
@@ -142,7 +144,7 @@ def restore_chunk(
     elif opts.task == "denoise":
         sigma_start = opts.sigma_start if opts.sigma_start is not None else 0.5
     else:
-        sigma_start = opts.sigma_start or float(diffusion["sigma_max"])
+        sigma_start = opts.sigma_start or float(diffusion["sigma_max"])  # checked > 0
         known = None if known is None else known.to(y.device)
         observation = observation_for(opts.task, y, rep.sample_rate, opts, known)
         differentiable = opts.guidance > 0 and getattr(rep, "differentiable", False)

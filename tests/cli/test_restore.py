@@ -81,6 +81,7 @@ def test_bad_options_are_one_line(conditional, tmp_path, capsys):
         ("steps=0", "steps >= 1"),
         ("overlap_seconds=9", "overlap_seconds"),
         ("threads=0", "threads must be"),
+        ("sigma_start=0", "sigma_start must be > 0"),
     ]:
         code = main(["restore", f"ckpt={conditional}", f"in={src}", f"out={tmp_path / 'o'}", bad])
         err = capsys.readouterr().err.strip()
