@@ -8,11 +8,13 @@ from typing import Any
 
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from torch import nn
 
 from audiodiff.audio.representation import Representation
 from audiodiff.data.vocab import LabelVocab
-from audiodiff.diffusion.precond import Denoiser
 from audiodiff.errors import AudioDiffError, ConfigError
+
+EDM_DENOISER = "audiodiff.diffusion.precond.Denoiser"
 
 
 def instantiate_part(node: Any, **kwargs: Any) -> Any:
@@ -35,10 +37,23 @@ def build_representation(config: Mapping[str, Any]) -> Representation:
     return representation
 
 
+def denoiser_config(diffusion: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``diffusion.denoiser``; a config saved before formulations existed (no such key) is
+    EDM's ``Denoiser`` with the config's ``sigma_data``, as it was trained (the node
+    conf/diffusion/edm.yaml resolves to)."""
+    node = diffusion.get("denoiser")
+    if node is None:
+        sigma_data = float(diffusion["sigma_data"])
+        return {"_target_": EDM_DENOISER, "_partial_": True, "sigma_data": sigma_data}
+    return node
+
+
 def build_denoiser(
     config: Mapping[str, Any], representation: Representation, vocab: LabelVocab
-) -> Denoiser:
-    """The (untrained) denoiser: ``model`` partial + channels + label sizes, preconditioned.
+) -> nn.Module:
+    """The (untrained) denoiser: ``model`` partial + channels + label sizes, wrapped in
+    ``diffusion.denoiser`` (EDM ``Denoiser``, ``VDenoiser`` or ``FlowDenoiser``: each
+    D(x, sigma, cond) -> x0_hat in EDM variables).
 
     With ``observation: true`` in the config (conditional restoration) the net also reads a
     degraded recording's representation, as many channels as x."""
@@ -49,4 +64,11 @@ def build_denoiser(
         net = make_net(in_channels=representation.channels, label_sizes=label_sizes, **extra)
     except ValueError as e:  # the U-Net's own checks (channels, levels, ...)
         raise ConfigError(f"model: {e}") from None
-    return Denoiser(net, sigma_data=float(config["diffusion"]["sigma_data"]))
+    make_denoiser = instantiate_part(denoiser_config(config["diffusion"]), _partial_=True)
+    try:
+        denoiser = make_denoiser(net)
+    except ValueError as e:  # sigma_data <= 0, ...
+        raise ConfigError(f"diffusion.denoiser: {e}") from None
+    if not isinstance(denoiser, nn.Module):
+        raise ConfigError(f"diffusion.denoiser built a {type(denoiser).__name__}, not a module")
+    return denoiser

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from audiodiff.audio.representation import Representation
-from audiodiff.build import build_denoiser, build_representation
+from audiodiff.build import build_denoiser, build_representation, denoiser_config
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.diffusion.precond import Denoiser
 from audiodiff.errors import AudioDiffError, ConfigError
@@ -253,6 +253,9 @@ def _from_parts(
         raise ConfigError(f"{where}: no audiodiff model config (vocab/model missing)")
     for part in ("model", "representation", "decoder"):  # what gets built: audiodiff only
         check_targets(config.get(part), where)
+    if "diffusion" not in config:
+        raise ConfigError(f"{where}: no audiodiff model config (diffusion missing)")
+    check_targets(dict(denoiser_config(config["diffusion"])), where)
     if decoder is not None:  # another decoder than the one the model was trained with
         config = {**config, "decoder": dict(decoder)}
     if autoencoder is not None:  # a latent model whose autoencoder export moved

@@ -91,6 +91,10 @@ def _resume(cfg: DictConfig) -> None:
         raise ConfigError(f"{run_dir}: not a run folder (no checkpoints/last.ckpt or config.yaml)")
     read_checkpoint(last)  # refused in one line if truncated or if it would run code
     saved = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
+    if isinstance(saved.get("diffusion"), dict):  # a run saved before diffusion.denoiser
+        from audiodiff.build import denoiser_config
+
+        saved["diffusion"].setdefault("denoiser", dict(denoiser_config(saved["diffusion"])))
     cfg.run_dir, cfg.ckpt_path = str(run_dir), str(last)
     now = OmegaConf.to_container(cfg, resolve=True)
     for part in now["resume_parts"]:

@@ -1,4 +1,5 @@
-"""EDM training loss and label dropout for classifier-free guidance."""
+"""EDM training loss, the EDM-weighted validation error all formulations report, and label
+dropout for classifier-free guidance."""
 
 from __future__ import annotations
 
@@ -45,6 +46,41 @@ def edm_weight(sigma: Tensor, sigma_data: float) -> Tensor:
     return (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2
 
 
+def weighted_x0_error(
+    denoiser: DenoiserFn, x0: Tensor, noise: Tensor, sigma: Tensor, weight: Tensor, cond
+) -> Tensor:
+    """weight(sigma) ||D(x0 + sigma n, sigma) - x0||^2 per example, averaged over elements."""
+    # x0, noise: [B, ...], sigma, weight: [B] -> per-example weighted MSE [B]
+    view = (-1,) + (1,) * (x0.ndim - 1)
+    x0_hat = denoiser(x0 + sigma.view(view) * noise, sigma, cond)  # [B, ...]
+    mse = (x0_hat.to(x0.dtype) - x0).square().flatten(1).mean(dim=1)  # [B]
+    return weight * mse
+
+
+@torch.no_grad()
+def edm_validation(
+    denoiser: DenoiserFn,
+    x0: Tensor,
+    cond: Mapping[str, Tensor] | None,
+    sigmas: Sequence[float],
+    sigma_data: float,
+    generator: torch.Generator | None = None,
+) -> dict[float, Tensor]:
+    """EDM-weighted x0 error at fixed sigmas: the validation number of every formulation.
+
+    No label dropout, one noise draw for all sigmas; whatever the net predicts (F, v, u),
+    the same lambda(sigma) ||D - x0||^2 is reported, so val/loss compares like for like.
+    """
+    # x0: [B, C, T] -> {sigma: scalar}; the same noise tensor is reused at every sigma
+    noise = _randn(x0.shape, x0, generator)
+    out = {}
+    for s in sigmas:
+        sigma = torch.full((x0.shape[0],), float(s), device=x0.device, dtype=x0.dtype)
+        weight = edm_weight(sigma, sigma_data)
+        out[float(s)] = weighted_x0_error(denoiser, x0, noise, sigma, weight, cond).mean()
+    return out
+
+
 class EDMLoss:
     """E_{sigma, n} lambda(sigma) ||D(x0 + n, sigma) - x0||^2 (Karras et al. 2022, eq. 2, Table 1).
 
@@ -71,10 +107,8 @@ class EDMLoss:
         self, denoiser: DenoiserFn, x0: Tensor, noise: Tensor, sigma: Tensor, cond
     ) -> Tensor:
         # x0, noise: [B, ...], sigma: [B] -> per-example weighted MSE [B]
-        view = (-1,) + (1,) * (x0.ndim - 1)
-        x0_hat = denoiser(x0 + sigma.view(view) * noise, sigma, cond)  # [B, ...]
-        mse = (x0_hat.to(x0.dtype) - x0).square().flatten(1).mean(dim=1)  # [B]
-        return edm_weight(sigma, self.sigma_data) * mse
+        weight = edm_weight(sigma, self.sigma_data)
+        return weighted_x0_error(denoiser, x0, noise, sigma, weight, cond)
 
     def __call__(
         self, denoiser: DenoiserFn, x0: Tensor, cond: Mapping[str, Tensor] | None = None
@@ -96,10 +130,5 @@ class EDMLoss:
         generator: torch.Generator | None = None,
     ) -> dict[float, Tensor]:
         """Validation loss at fixed noise levels: no label dropout, one noise draw for all."""
-        # x0: [B, C, T] -> {sigma: scalar}; the same noise tensor is reused at every sigma
-        noise = _randn(x0.shape, x0, generator)
-        out = {}
-        for s in sigmas:
-            sigma = torch.full((x0.shape[0],), float(s), device=x0.device, dtype=x0.dtype)
-            out[float(s)] = self._weighted_error(denoiser, x0, noise, sigma, cond).mean()
-        return out
+        # x0: [B, C, T] -> {sigma: scalar}
+        return edm_validation(denoiser, x0, cond, sigmas, self.sigma_data, generator)

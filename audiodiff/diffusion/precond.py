@@ -25,7 +25,7 @@ def edm_scalings(sigma: Tensor, sigma_data: float) -> tuple[Tensor, Tensor, Tens
     return c_skip, c_out, c_in, c_noise
 
 
-def _batch_sigma(sigma: Tensor | float, batch: int, device: torch.device, dtype: torch.dtype):
+def batch_sigma(sigma: Tensor | float, batch: int, device: torch.device, dtype: torch.dtype):
     """A scalar, [1], [B] or [B, 1, ...] sigma as a [B] tensor."""
     s = torch.as_tensor(sigma, device=device, dtype=dtype).reshape(-1)
     if s.numel() == 1:
@@ -58,7 +58,7 @@ class Denoiser(nn.Module):
         # x: [B, C, T], sigma: [B] or scalar, cond: {name: [B] long} -> x0_hat: [B, C, T]
         dtype = torch.promote_types(x.dtype, torch.float32)
         x = x.to(dtype)
-        s = _batch_sigma(sigma, x.shape[0], x.device, dtype)  # [B]
+        s = batch_sigma(sigma, x.shape[0], x.device, dtype)  # [B]
         c_skip, c_out, c_in, c_noise = edm_scalings(s, self.sigma_data)  # [B] each
         view = (-1,) + (1,) * (x.ndim - 1)
         f = self.net(c_in.view(view) * x, c_noise, None if cond is None else dict(cond))

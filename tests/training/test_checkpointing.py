@@ -161,3 +161,21 @@ def test_a_non_finite_loss_or_gradient_stops_with_one_line(tmp_path, monkeypatch
     assert all(
         torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point()
     )
+
+
+def test_a_run_saved_before_diffusion_denoiser_existed_resumes_as_edm(tmp_path):
+    from omegaconf import OmegaConf
+
+    assert train(tmp_path, "smoke", "trainer.max_steps=2") == 0
+    saved = tmp_path / "run" / "config.yaml"
+    config = OmegaConf.load(saved)
+    assert config.diffusion.denoiser._target_.endswith("precond.Denoiser")
+    del config.diffusion["denoiser"]  # what runs of older versions saved
+    OmegaConf.save(config, saved)
+    resume = [f"resume={tmp_path / 'run'}", f"paths.data_dir={tmp_path / 'data'}"]
+    assert main(["train", "experiment=smoke", *resume, "callbacks.preview=null",
+                 "trainer.max_steps=3"]) == 0  # fmt: skip
+    assert read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")["global_step"] == 3
+    # another formulation is another model: refused
+    code = main(["train", "experiment=smoke", *resume, "diffusion=flow", "trainer.max_steps=4"])
+    assert code == 2
