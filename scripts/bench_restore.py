@@ -47,6 +47,23 @@ def noise_sources(music: Path, babble: Path) -> dict:
     }
 
 
+def noisy_clips(
+    clean_dir: Path, music: Path, n: int
+) -> list[tuple[Path, torch.Tensor, torch.Tensor]]:
+    """(path, clean [1, N], noisy [1, N]) of the first n clips: clean at -23 dB RMS, clip i
+    with noise type TYPES[i % 6] at SNRS[i % 5], seeded by i."""
+    files = sorted(clean_dir.rglob("*.wav"))[:n]
+    sources = noise_sources(music, clean_dir)
+    out = []
+    for i, path in enumerate(files):
+        kind, snr = TYPES[i % len(TYPES)], SNRS[i % len(SNRS)]
+        clean, _ = load(path, SR)
+        clean = normalize_loudness(clean, -23.0)  # [1, N]
+        adder = AddNoise(sources={kind: sources[kind]}, sample_rate=SR, snr_db=float(snr))
+        out.append((path, clean, adder(clean[None], torch.Generator().manual_seed(i)).wav[0]))
+    return out
+
+
 def oracle(noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     """Clean STFT magnitude with the noisy phase (512 / 128): what a magnitude-only method
     could reach at best."""
@@ -92,7 +109,6 @@ def main(argv=None) -> int:
     if len(files) < args.n:
         print(f"error: {args.clean} has {len(files)} clips, --n asks for {args.n}", file=sys.stderr)
         return 2
-    sources = noise_sources(args.music, args.clean)
     baselines = {k: (lambda w, f=f: f(w[None], SR)[0]) for k, f in BASELINES.items()}
     methods = {"noisy": lambda w: w, **baselines}
     from audiodiff.pipeline import load as load_model
@@ -100,23 +116,17 @@ def main(argv=None) -> int:
 
     if args.ckpt:
         pipe = load_model(args.ckpt, "cpu")
-        methods[f"model, {args.steps} steps"] = lambda w: restore(
-            pipe, w, RestoreOptions(task="denoise", steps=args.steps)
-        )
-        one = RestoreOptions(task="denoise", steps=1)
-        methods["model, 1 step"] = lambda w: restore(pipe, w, one)
+        default = RestoreOptions(task="denoise")  # one step from 10 sigma_data
+        methods["model, 1 step (default)"] = lambda w: restore(pipe, w, default)
+        more = RestoreOptions(task="denoise", steps=args.steps)
+        methods[f"model, {args.steps} steps"] = lambda w: restore(pipe, w, more)
     if args.prior:
         prior = load_model(args.prior, "cpu")
         sdedit = RestoreOptions(task="denoise", steps=args.prior_steps)
         methods[f"prior (SDEdit), {args.prior_steps} steps"] = lambda w: restore(prior, w, sdedit)
     rows, timing = [], {name: [0.0, 0.0] for name in [*methods, "oracle"]}
-    for i, path in enumerate(files[: args.n]):
+    for i, (path, clean, noisy) in enumerate(noisy_clips(args.clean, args.music, args.n)):
         kind, snr = TYPES[i % len(TYPES)], SNRS[i % len(SNRS)]
-        clean, _ = load(path, SR)
-        clean = normalize_loudness(clean, -23.0)  # [1, N]
-        g = torch.Generator().manual_seed(i)
-        adder = AddNoise(sources={kind: sources[kind]}, sample_rate=SR, snr_db=float(snr))
-        noisy = adder(clean[None], g).wav[0]
         outputs = {}
         for name, fn in methods.items():
             start = time.perf_counter()

@@ -266,7 +266,7 @@ def main(argv=None) -> int:
             pipe = models["route 1"]
             name = f"route 1, {args.steps} {args.sampler} steps"
             methods[name] = route(pipe, task, sampler=args.sampler, steps=args.steps)
-            methods["route 1, 1 step"] = route(pipe, task, sampler="euler", steps=1)
+            methods["route 1, 1 step (default)"] = route(pipe, task, sampler="euler", steps=1)
         if "route 2" in models:
             name = f"route 2 (prior), {args.prior_steps} {args.prior_sampler} steps"
             methods[name] = route(

@@ -31,7 +31,7 @@ class Options:
     out: str
     overwrite: bool
     sampler: str
-    steps: int
+    steps: int | None
     sigma_start: float | None
     sigma_min: float | None
     cutoff_hz: float | None

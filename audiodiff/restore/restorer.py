@@ -3,7 +3,8 @@
 Route 1, a conditional model (trained with ``observation: true``): the net reads the
 degraded recording's features as ``cond["obs"]``; sampling starts from the observation plus
 noise at ``sigma_start`` (as SGMSE+ / StoRM do) and runs ``steps`` solver steps. One Euler
-step from a large ``sigma_start`` is the predictive mode: D(noise, sigma, obs) ~ E[x0 | y].
+step from a large ``sigma_start`` is the predictive mode, D(y + sigma n, sigma, obs) ~ E[x0 |
+y], and the default: on the CPU recipes more steps score worse (docs/restoration.md).
 
 Route 2, any prior (a model that never saw degradations): the observation becomes a denoiser
 wrapper (``audiodiff.restore.posterior``): data consistency for gaps, the low band and the
@@ -42,8 +43,8 @@ class RestoreOptions:
 
     task: str = "denoise"
     sampler: str = "euler"
-    steps: int = 8
-    sigma_start: float | None = None  # None: 3 sigma_data (conditional), 0.5 (SDEdit), sigma_max
+    steps: int | None = None  # None: 1 (conditional: predictive), 8 (SDEdit), 35 (prior)
+    sigma_start: float | None = None  # None: 10 sigma_data (conditional), 0.5 (SDEdit), sigma_max
     sigma_min: float | None = None
     cutoff_hz: float | None = None  # bandwidth: the observed band's upper edge
     clip_level: float | None = None  # declip: None = the recording's peak
@@ -59,7 +60,8 @@ class RestoreOptions:
     def check(self) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
-        if self.steps < 1 or self.chunk_seconds <= 0 or self.overlap_seconds < 0:
+        bad_steps = self.steps is not None and self.steps < 1
+        if bad_steps or self.chunk_seconds <= 0 or self.overlap_seconds < 0:
             raise ConfigError("need steps >= 1, chunk_seconds > 0 and overlap_seconds >= 0")
         if self.sigma_start is not None and not self.sigma_start > 0:
             raise ConfigError(f"sigma_start must be > 0 or null, got {self.sigma_start}")
@@ -140,11 +142,14 @@ def restore_chunk(
     if conditional:
         cond["obs"] = obs_x
         sigma_data = float(diffusion["sigma_data"])
-        sigma_start = opts.sigma_start if opts.sigma_start is not None else 3 * sigma_data
+        sigma_start = opts.sigma_start if opts.sigma_start is not None else 10 * sigma_data
+        default_steps = 1  # measured best: more steps drift (docs/restoration.md)
     elif opts.task == "denoise":
         sigma_start = opts.sigma_start if opts.sigma_start is not None else 0.5
+        default_steps = 8
     else:
         sigma_start = opts.sigma_start or float(diffusion["sigma_max"])  # checked > 0
+        default_steps = 35  # as CQTdiff / BABE
         known = None if known is None else known.to(y.device)
         observation = observation_for(opts.task, y, rep.sample_rate, opts, known)
         differentiable = opts.guidance > 0 and getattr(rep, "differentiable", False)
@@ -164,7 +169,7 @@ def restore_chunk(
         tuple(obs_x.shape),
         cond=cond or None,
         sampler=opts.sampler,
-        steps=opts.steps,
+        steps=opts.steps or default_steps,
         sigma_min=float(opts.sigma_min or diffusion["sigma_min"]),
         sigma_max=sigma_start,
         noise=start,
