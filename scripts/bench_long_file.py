@@ -2,7 +2,7 @@
 chunks; peak memory, speed, quality, and whether the chunk seams can be heard.
 
     python scripts/bench_long_file.py --ckpt outputs/denoise_speech/run/model \\
-        --seconds 600 --steps 8 --threads 2
+        --seconds 600 --threads 2
 
 Builds clean.wav (held-out clips, cycled, each at -23 dB RMS) and noisy.wav (pink noise at
 5 dB SNR on the active speech, seeded) in ``--out-dir``, runs the CLI on noisy.wav as a child
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     parser.add_argument("--noise", choices=sorted(NOISES), default="pink")
     parser.add_argument("--snr", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--steps", type=int, help="default: restore's (1: conditional)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chunk-seconds", type=float, default=4.0)
     parser.add_argument("--overlap-seconds", type=float, default=0.5)
@@ -155,7 +155,7 @@ def main(argv=None) -> int:
         f"ckpt={args.ckpt}",
         f"in={args.out_dir / 'noisy.wav'}",
         f"out={restored_dir}",
-        f"steps={args.steps}",
+        f"steps={'null' if args.steps is None else args.steps}",
         f"chunk_seconds={args.chunk_seconds}",
         f"overlap_seconds={args.overlap_seconds}",
         f"seed={args.seed}",
