@@ -23,9 +23,10 @@ from audiodiff.diffusion.precond import Denoiser
 from audiodiff.errors import AudioDiffError, ConfigError
 from audiodiff.fastpath import FastPath, accelerate, set_threads
 from audiodiff.generation import sample, seeded_noise
+from audiodiff.nn.timing import TIMING_KEYS
 from audiodiff.safe_load import check_targets, read_checkpoint, read_config, read_safetensors
 
-CondValue = str | int | None | Sequence[str | int | None]
+CondValue = str | int | float | None | Sequence[str | int | float | None]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -76,14 +77,31 @@ class Pipeline:
         return self.representation.sample_rate
 
     @property
+    def timing(self) -> bool:
+        """Whether the model reads seconds_start / seconds_total (``model.timing``)."""
+        return bool(self.config["model"].get("timing"))
+
+    @property
     def labels(self) -> dict[str, list[str]]:
         """Valid values of each condition label (without the null value)."""
         return {k: v[1:] for k, v in self.vocab.values.items()}
 
-    def encode_cond(self, cond: Mapping[str, CondValue] | None, n: int) -> dict[str, Tensor]:
-        """{label: value or list of n values} -> {label: LongTensor [n]} (missing = null id)."""
+    def encode_cond(
+        self, cond: Mapping[str, CondValue] | None, n: int, seconds: float | None = None
+    ) -> dict[str, Tensor]:
+        """{label: value or list of n values} -> {label: LongTensor [n]} (missing = null id).
+
+        A timing model also gets seconds_start and seconds_total (FloatTensor [n], NaN =
+        null): 0 and ``seconds`` (null when None) unless ``cond`` gives them (seconds >= 0,
+        or None = null); a timing key for a model without timing is a ``ConfigError``."""
         cond = dict(cond or {})
-        unknown = set(cond) - set(self.vocab.labels)
+        timing = [k for k in TIMING_KEYS if k in cond and k not in self.vocab.labels]
+        if timing and not self.timing:
+            raise ConfigError(
+                f"cond.{timing[0]}: this model has no timing conditioning (trained without "
+                "model.timing)"
+            )
+        unknown = set(cond) - set(self.vocab.labels) - set(timing)
         if unknown:
             valid = ", ".join(self.vocab.labels) or "none (unconditional model)"
             raise ConfigError(f"unknown condition '{sorted(unknown)[0]}'; valid labels: {valid}")
@@ -95,6 +113,10 @@ class Pipeline:
                 raise ConfigError(f"cond.{label} has {len(values)} values for n={n} clips")
             ids = [self.vocab.encode(label, v) for v in values]
             out[label] = torch.tensor(ids, dtype=torch.long)
+        if self.timing:
+            defaults = {"seconds_start": 0.0, "seconds_total": seconds}
+            for key in TIMING_KEYS:
+                out[key] = _seconds(key, cond[key] if key in cond else defaults[key], n)
         return out
 
     def generate(
@@ -110,7 +132,9 @@ class Pipeline:
         **schedule: Any,
     ) -> Tensor:
         """wav: [n, 1, round(seconds * sample_rate)]: ``sample`` then the decoder; keyword
-        arguments (options, schedule, rho, sigma_min, sigma_max) as in ``sample``."""
+        arguments (options, schedule, rho, sigma_min, sigma_max) as in ``sample``. A timing
+        model draws clips that start their file (seconds_start 0) of ``seconds`` seconds
+        (seconds_total) unless ``cond`` says otherwise (``encode_cond``)."""
         x = self.sample(n, seconds, cond, sampler, steps, cfg_scale, seed, progress, **schedule)
         return self.decode(x)[..., : round(seconds * self.sample_rate)].float()
 
@@ -149,7 +173,7 @@ class Pipeline:
         sigma_min = float(sigma_min or defaults.get("sigma_min") or diffusion["sigma_min"])
         sigma_max = float(sigma_max or defaults.get("sigma_max") or diffusion["sigma_max"])
         frames = max(1, math.ceil(seconds * self.representation.frame_rate))
-        labels = self.encode_cond(cond, n) if self.vocab.labels else None
+        labels = self.encode_cond(cond, n, seconds) if self.vocab.labels or self.timing else None
         steps = int(defaults.get("steps", 20)) if steps is None else int(steps)
         if steps < 1:
             raise ConfigError(f"steps must be >= 1, got {steps}")
@@ -229,6 +253,25 @@ class Pipeline:
         """x: [B, C, T] -> wav: [B, 1, T * hop]"""
         with torch.no_grad():
             return self.representation.decode(x.to(self.device)).cpu()
+
+
+def _seconds(key: str, value: Any, n: int) -> Tensor:
+    """A timing value (a number, a numeric string from a prompts file, None = null, or a list
+    of n of them) -> FloatTensor [n], NaN for null; anything else is one ConfigError."""
+    values = list(value) if isinstance(value, list | tuple) else [value] * n
+    if len(values) != n:
+        raise ConfigError(f"cond.{key} has {len(values)} values for n={n} clips")
+    out = []
+    for v in values:
+        try:
+            number = float("nan") if v is None else float(v)
+        except (TypeError, ValueError):
+            number = float("nan")
+            v = repr(v)
+        if v is not None and (isinstance(v, bool) or not math.isfinite(number) or number < 0):
+            raise ConfigError(f"cond.{key} must be a number of seconds >= 0 (or null), got {v}")
+        out.append(number)
+    return torch.tensor(out, dtype=torch.float32)
 
 
 def _progress(enabled: bool, steps: int):

@@ -1,4 +1,7 @@
-"""``audiodiff generate ckpt=PATH n=8 seconds=2 cond.instrument=bell ... out=DIR``."""
+"""``audiodiff generate ckpt=PATH n=8 seconds=2 cond.instrument=bell ... out=DIR``.
+
+A timing model (``model.timing``) also takes ``cond.seconds_start=S`` (default 0) and
+``cond.seconds_total=S`` (default ``seconds``)."""
 
 from __future__ import annotations
 
@@ -93,7 +96,7 @@ def run(cfg: DictConfig) -> None:
     cond = OmegaConf.to_container(cfg.cond, resolve=True)
     prompts = read_prompts(find_prompts(cfg.prompts), cfg.n) if cfg.prompts else [(cond, cfg.n)]
     for c, _ in prompts:  # validate every label before any work or output
-        pipe.encode_cond(c, 1)
+        pipe.encode_cond(c, 1, cfg.seconds)
     out = prepare_output_dir(cfg.out, cfg.overwrite)
     rows, images, titles = [], [], []
     start, seed = time.perf_counter(), cfg.seed

@@ -30,6 +30,8 @@ class AudioDataModule(L.LightningDataModule):
     ``synth`` set, a missing ``root`` is built as the built-in synthetic set first (never
     into a folder that holds other files). Batches come from ``ResumableLoader``: seeded by
     ``seed`` and the epoch, so a resumed run sees the batches an uninterrupted one sees.
+    With ``timing`` items also carry the crop's ``seconds_start`` and the file's
+    ``seconds_total`` (for a ``model.timing`` net; ``AudioFolder``).
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class AudioDataModule(L.LightningDataModule):
         vocab_path: str | None = None,
         seed: int = 0,
         degrade: Any = None,
+        timing: bool = False,
     ) -> None:
         super().__init__()
         if segment_seconds <= 0:
@@ -83,6 +86,7 @@ class AudioDataModule(L.LightningDataModule):
         self.synth = synth
         self.vocab_path = Path(vocab_path) if vocab_path else None
         self.seed = seed
+        self.timing = bool(timing)
         self.degrade = degrade  # an operator or {task: operator}: serves (clean, degraded)
         self.vocab: LabelVocab | None = None
         self.train_set: AudioFolder | None = None
@@ -125,6 +129,7 @@ class AudioDataModule(L.LightningDataModule):
             loudness_db=self.loudness_db,
             representation=self.representation,
             cache_dir=self.cache_dir,
+            timing=self.timing,
         )
         self.train_set = self._degraded(AudioFolder(train, random_crop=True, **common))
         self.val_set = (

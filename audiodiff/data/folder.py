@@ -55,8 +55,11 @@ class AudioFolder(Dataset):
 
     Item: {"wav": [1, N]} (or {"x": [C, T]} when a ``representation`` is given), "cond":
     {label: id tensor}, "index". Training crops at random; validation (``random_crop=False``)
-    from the start, so it is the same every epoch. A file that fails to load mid-epoch is
-    counted in ``failures``, logged once, and replaced by the next clip.
+    from the start, so it is the same every epoch. With ``timing`` "cond" also holds
+    ``seconds_start`` (where the crop starts in its file) and ``seconds_total`` (the file's
+    real length, padding not counted), float tensors in seconds (``audiodiff.nn.timing``).
+    A file that fails to load mid-epoch is counted in ``failures``, logged once, and replaced
+    by the next clip.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class AudioFolder(Dataset):
         loudness_db: float | None = None,
         representation: Representation | None = None,
         cache_dir: str | Path | None = None,
+        timing: bool = False,
     ) -> None:
         if not records:
             raise ConfigError("dataset is empty: no readable clips")
@@ -84,6 +88,8 @@ class AudioFolder(Dataset):
         self.random_crop = random_crop
         self.loudness_db = loudness_db
         self.representation = representation
+        self.timing = timing
+        self.durations: dict[str, float] = {}  # seconds of each file read so far
         self.cache = None
         if representation is not None and cache_dir is not None:
             extra = f"sr={sample_rate}|seg={segment_samples}|loud={loudness_db}"
@@ -95,6 +101,7 @@ class AudioFolder(Dataset):
 
     def _load(self, path: str) -> torch.Tensor:
         wav, _ = load(path, sample_rate=self.sample_rate)  # [1, N]
+        self.durations[path] = wav.shape[-1] / self.sample_rate
         if self.loudness_db is not None:
             wav = normalize_loudness(wav, self.loudness_db)
         if wav.shape[-1] < self.segment_samples:
@@ -116,6 +123,12 @@ class AudioFolder(Dataset):
         g = None if crop_seed is None else torch.Generator().manual_seed(crop_seed)
         return int(torch.randint(0, total - length + 1, (), generator=g).item())
 
+    def _seconds_total(self, path: str) -> float:
+        if path not in self.durations:  # features from the cache: the header's length
+            header = info(path)
+            self.durations[path] = header.frames / header.samplerate
+        return self.durations[path]
+
     def _item(self, index: int, crop_seed: int | None) -> dict:
         record = self.records[index]
         cond = {
@@ -127,10 +140,17 @@ class AudioFolder(Dataset):
             wav = self._load(record["path"])
             start = self._start(wav.shape[-1], self.segment_samples, crop_seed)
             item["wav"] = fit_length(wav, self.segment_samples, start)
+            seconds_start = start / self.sample_rate
         else:
             x = self._features(record["path"])
             frames = self.representation.num_frames(self.segment_samples)
-            item["x"] = fit_length(x, frames, self._start(x.shape[-1], frames, crop_seed))
+            start = self._start(x.shape[-1], frames, crop_seed)
+            item["x"] = fit_length(x, frames, start)
+            seconds_start = start / self.representation.frame_rate
+        if self.timing:
+            cond["seconds_start"] = torch.tensor(seconds_start, dtype=torch.float32)
+            total = self._seconds_total(record["path"])
+            cond["seconds_total"] = torch.tensor(total, dtype=torch.float32)
         return item
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict:

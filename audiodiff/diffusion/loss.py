@@ -22,8 +22,12 @@ def _randn(shape: torch.Size, like: Tensor, generator: torch.Generator | None) -
 def drop_labels(
     cond: Mapping[str, Tensor] | None, p: float, generator: torch.Generator | None = None
 ) -> dict[str, Tensor] | None:
-    """Per example, with probability p set ALL its labels to the null id (Ho & Salimans 2022)."""
-    # cond: {name: [B] long} -> {name: [B] long}; one Bernoulli(p) draw per example
+    """Per example, with probability p set ALL its labels to the null id (Ho & Salimans 2022).
+
+    Number conditions (float [B], e.g. a timing model's seconds_start / seconds_total) drop
+    with the labels, in the same draw, to NaN: the null value their embedding reads
+    (``audiodiff.nn.timing``). Other tensors (an observation) drop to 0, as before."""
+    # cond: {name: [B] long or [B] float} -> the same; one Bernoulli(p) draw per example
     if cond is None:
         return None
     cond = dict(cond)
@@ -36,7 +40,9 @@ def drop_labels(
     out = {}
     for name, ids in cond.items():
         mask = drop.view((-1,) + (1,) * (ids.ndim - 1))
-        out[name] = torch.where(mask, torch.full_like(ids, NULL_ID), ids)
+        number = ids.is_floating_point() and ids.ndim == 1
+        null = torch.full_like(ids, float("nan") if number else NULL_ID)
+        out[name] = torch.where(mask, null, ids)
     return out
 
 

@@ -24,6 +24,7 @@ from audiodiff.nn.blocks import (
 )
 from audiodiff.nn.embedding import LabelEmbedding, NoiseEmbedding
 from audiodiff.nn.observation import make_head
+from audiodiff.nn.timing import TIMING_KEYS, TimingEmbedding
 
 
 class UNet1d(nn.Module):
@@ -37,6 +38,9 @@ class UNet1d(nn.Module):
     ``obs_head="complex_gain"`` (for an observation laid out as [Re; Im] bins, with as many
     channels as x) also reads each observed bin's log-magnitude and adds a per-bin gain times
     the observation to the output (``audiodiff.nn.observation``).
+    With ``timing`` the net also reads ``cond["seconds_start"]`` and ``cond["seconds_total"]``
+    ([B] float seconds; NaN or missing = null), embedded and added to the noise embedding
+    (``audiodiff.nn.timing``); without it those keys are refused.
     The output convolution starts at zero, so an untrained net returns exactly 0.
     """
 
@@ -56,6 +60,7 @@ class UNet1d(nn.Module):
         dropout: float = 0.0,
         obs_channels: int = 0,
         obs_head: str = "none",
+        timing: bool = False,
     ) -> None:
         super().__init__()
         mults = tuple(int(m) for m in channel_mults)
@@ -91,6 +96,12 @@ class UNet1d(nn.Module):
 
         self.noise_embedding = NoiseEmbedding(channels + channels % 2, emb_dim)
         self.label_embedding = LabelEmbedding(label_sizes, emb_dim)
+        clash = sorted(set(TIMING_KEYS) & set(label_sizes or {})) if timing else []
+        if clash:
+            raise ValueError(f"label {clash[0]!r} clashes with the timing condition of that name")
+        self.timing_embedding = (
+            TimingEmbedding(channels + channels % 2, emb_dim) if timing else None
+        )
         self.input_conv = nn.Conv1d(
             in_channels + obs_channels + head_channels, channels, 3, padding=1
         )
@@ -139,7 +150,8 @@ class UNet1d(nn.Module):
     def forward(
         self, x: Tensor, noise_level: Tensor, cond: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        # x: [B, C, T], noise_level: [B] or [], cond: {label: [B] ids} -> [B, C_out, T]
+        # x: [B, C, T], noise_level: [B] or [], cond: {label: [B] ids, seconds_*: [B] float}
+        # -> [B, C_out, T]
         if x.ndim != 3 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must be [B, {self.in_channels}, T], got {list(x.shape)}")
         b, _, t = x.shape
@@ -150,8 +162,15 @@ class UNet1d(nn.Module):
             raise ValueError(
                 f"noise_level must be [{b}] or a scalar, got {list(noise_level.shape)}"
             )
-        labels = {k: v for k, v in (cond or {}).items() if k != self.OBSERVATION}
+        numbers = TIMING_KEYS if self.timing_embedding is not None else ()
+        labels = {
+            k: v for k, v in (cond or {}).items() if k != self.OBSERVATION and k not in numbers
+        }
+        if not numbers and (set(TIMING_KEYS) & set(labels)) - set(self.label_embedding.sizes):
+            raise ValueError("cond has seconds_start/seconds_total, but this net has no timing")
         emb = self.noise_embedding(noise_level) + self.label_embedding(labels, b, x.device)
+        if self.timing_embedding is not None:
+            emb = emb + self.timing_embedding(cond, b, x.device)
 
         obs = self._observation(cond, x) if self.obs_channels else None
         h = x if obs is None else torch.cat([x, obs], dim=1)

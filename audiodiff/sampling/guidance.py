@@ -12,11 +12,18 @@ Denoiser = Callable[[Tensor, Tensor, Mapping[str, Tensor] | None], Tensor]
 NULL_ID = 0  # id 0 of every label is the null label ("no condition"), see data/vocab.py
 
 
+def _null(ids: Tensor) -> Tensor:
+    """The null value of a condition: NaN for a number ([B] float: timing), else id 0."""
+    number = ids.is_floating_point() and ids.ndim == 1
+    return torch.full_like(ids, float("nan") if number else NULL_ID)
+
+
 def _negative(cond: Mapping[str, Tensor], negative: Mapping[str, Tensor] | None):
-    """Negative labels shaped like ``cond``: given ids (broadcast to [B]), else the null id."""
-    # cond: {name: [B] long} -> {name: [B] long}
+    """Negative labels shaped like ``cond``: given ids (broadcast to [B]), else the null id
+    (NaN for numbers: a timing model's unconditional branch drops the timing too)."""
+    # cond: {name: [B] long or float} -> the same
     if negative is None:
-        return {name: torch.full_like(ids, NULL_ID) for name, ids in cond.items()}
+        return {name: _null(ids) for name, ids in cond.items()}
     extra = set(negative) - set(cond)
     if extra:
         raise ValueError(f"negative_cond has labels {sorted(extra)} that cond does not have")
@@ -26,7 +33,7 @@ def _negative(cond: Mapping[str, Tensor], negative: Mapping[str, Tensor] | None)
             neg = torch.as_tensor(negative[name], device=ids.device, dtype=ids.dtype)
             out[name] = neg.expand_as(ids)
         else:
-            out[name] = torch.full_like(ids, NULL_ID)
+            out[name] = _null(ids)
     return out
 
 
@@ -36,8 +43,9 @@ def classifier_free_guidance(
     """D_neg + scale (D_cond - D_neg) as a denoiser (Ho & Salimans 2022, eq. 6, in x0 form).
 
     D_neg uses ``negative_cond`` (labels it omits, or all labels when it is None, get the null
-    id 0). Both passes run as one denoiser call on a batch of 2B. scale = 1 returns
-    ``denoiser`` itself (exactly the conditional output); a call with cond None (or {}) is unguided.
+    id 0; numbers such as seconds_start get NaN, their null). Both passes run as one denoiser
+    call on a batch of 2B. scale = 1 returns ``denoiser`` itself (exactly the conditional
+    output); a call with cond None (or {}) is unguided.
     """
     if scale == 1:
         return denoiser

@@ -53,3 +53,17 @@ def test_bad_segment_length():
 
     with pytest.raises(ConfigError):
         AudioDataModule(root="x", segment_seconds=0)
+
+
+def test_timing_batches_carry_float_seconds_and_follow_model_timing(synth_dir):
+    from audiodiff.cli.config import compose
+
+    dm = AudioDataModule(root=str(synth_dir), labels=["instrument"], segment_seconds=0.5,
+                         batch_size=4, timing=True)  # fmt: skip
+    batch = next(iter(dm.train_dataloader()))
+    for key in ("seconds_start", "seconds_total"):
+        assert batch["cond"][key].shape == (4,) and batch["cond"][key].dtype == torch.float32
+    start, total = batch["cond"]["seconds_start"], batch["cond"]["seconds_total"]
+    assert ((start == 0) | (start + 0.5 <= total + 1e-4)).all()  # a crop lies inside its file
+    assert compose("train", ["experiment=smoke", "+model.timing=true"]).data.timing is True
+    assert compose("train", ["experiment=smoke"]).data.timing is False  # no key: off

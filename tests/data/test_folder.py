@@ -109,3 +109,57 @@ def test_feature_mode_and_cache(synth_dir, tmp_path):
 def test_representation_rate_must_match(synth_dir):
     with pytest.raises(ConfigError, match="22050 Hz"):
         make_dataset(synth_dir, representation=MelRepresentation(sample_rate=22050))
+
+
+def _long_and_short(ds: AudioFolder) -> tuple[int, int]:
+    durations = [float(r["duration"]) for r in ds.records]
+    return durations.index(max(durations)), durations.index(min(durations))
+
+
+def test_timing_gives_the_crop_start_and_the_file_length(synth_dir):
+    from audiodiff.audio.io import load
+
+    ds = make_dataset(synth_dir, timing=True)
+    ds.segment_samples = SR // 2  # room for crops that do not start at 0
+    long, short = _long_and_short(ds)
+    full = load(ds.records[long]["path"], sample_rate=SR)[0]
+    starts = set()
+    for seed in range(6):
+        item = ds[(long, seed)]
+        start = float(item["cond"]["seconds_start"])
+        i = round(start * SR)
+        assert item["cond"]["seconds_start"].dtype == torch.float32
+        assert start == pytest.approx(i / SR, abs=1e-6)  # float32 seconds
+        assert torch.equal(item["wav"], full[:, i : i + SR // 2])  # the crop begins there
+        assert float(item["cond"]["seconds_total"]) == pytest.approx(full.shape[-1] / SR)
+        starts.add(i)
+    assert len(starts) > 1 and max(starts) > 0
+    ds.segment_samples = 2 * SR  # longer than every clip: padded, seconds_total stays real
+    item = ds[(short, 0)]
+    assert float(item["cond"]["seconds_start"]) == 0 and item["wav"].shape[-1] == 2 * SR
+    real = float(ds.records[short]["duration"])
+    assert float(item["cond"]["seconds_total"]) == pytest.approx(real, abs=2 / SR)
+    assert "seconds_start" not in make_dataset(synth_dir)[0]["cond"]  # off by default
+
+
+def test_timing_of_validation_and_feature_crops(synth_dir, tmp_path):
+    val = make_dataset(synth_dir, timing=True, random_crop=False)
+    long, _ = _long_and_short(val)
+    assert float(val[long]["cond"]["seconds_start"]) == 0.0
+    rep = MelRepresentation()
+    feats = make_dataset(synth_dir, timing=True, representation=rep, cache_dir=tmp_path / "c")
+    feats.segment_samples = SR // 2
+    frames = rep.num_frames(SR // 2)
+    whole = feats._features(feats.records[long]["path"])
+    starts = set()
+    for seed in range(6):
+        item = feats[(long, seed)]
+        f = float(item["cond"]["seconds_start"]) * rep.frame_rate
+        assert f == pytest.approx(round(f), abs=1e-4) and torch.equal(
+            item["x"], whole[:, round(f) : round(f) + frames]
+        )
+        starts.add(round(f))
+    assert max(starts) > 0
+    cached = make_dataset(synth_dir, timing=True, representation=rep, cache_dir=tmp_path / "c")
+    total = float(cached[long]["cond"]["seconds_total"])  # from the cache: the header's length
+    assert total == pytest.approx(float(feats.records[long]["duration"]), abs=2 / SR)
