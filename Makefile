@@ -11,8 +11,8 @@ EXTRAS := .[dev,metrics,reference,restore,dnsmos]
 KDIFF := k-diffusion==0.1.1.post1
 
 .PHONY: install lock demo test test-all bench bench-samplers codecs bench-decoders codecs-speech \
-	bench-decoders-speech bench-restore bench-long bench-restore-tasks data-real lint \
-	format clean
+	bench-decoders-speech bench-restore bench-long bench-restore-tasks data-real diagnose-music \
+	lint format clean
 
 $(STAMP): pyproject.toml constraints.txt $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -123,6 +123,15 @@ data-real: $(STAMP)
 	$(PY) scripts/make_real_sets.py speech --seed 1 --n 80 --out data/speech_heldout
 	$(PY) scripts/make_real_sets.py speech --seed 2 --n 60 --out data/speech_heldout_voices \
 		--voices "en-gb-x-rp,en-gb-x-gbclan+f2,en-us-nyc,en-gb-x-gbcwmd+f4"
+
+# representation statistics, low-note mel resolution and the Griffin-Lim pitch ceiling on a
+# real-instrument set against the synth set (renders data/music_real* first if missing)
+diagnose-music: $(STAMP)
+	@test -f data/music_real/metadata.csv || $(PY) scripts/make_real_sets.py music \
+		--out data/music_real --n 400 --seconds 2 --seed 0
+	@test -f data/music_real_heldout/metadata.csv || $(PY) scripts/make_real_sets.py music \
+		--out data/music_real_heldout --n 100 --seconds 2 --seed 1
+	$(PY) scripts/diagnose_music.py --data data/music_real --heldout data/music_real_heldout
 
 lint: $(STAMP)
 	$(PY) -m ruff check audiodiff tests scripts
