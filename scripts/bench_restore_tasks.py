@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from audiodiff.audio.io import load
-from audiodiff.audio.loudness import normalize_loudness, rms_db
+from audiodiff.audio.loudness import SILENCE_DB, normalize_loudness, rms_db
 from audiodiff.metrics.paired import (
     LSD_POWER_FLOOR,
     log_spectral_distance,
@@ -59,7 +59,7 @@ from audiodiff.restore.restorer import RestoreOptions, restore
 
 SR = 16000
 CUTOFF_HZ = 4000.0
-SILENT_GAP_DB = -70.0  # gaps quieter than this in the clean clip are digital silence
+SILENT_GAP_DB = SILENCE_DB  # gaps quieter than this in the clean clip are digital silence
 TASKS = ("declip", "bandwidth", "inpaint")
 INPUT_NAME = {"declip": "clipped", "bandwidth": "low-passed", "inpaint": "zero fill"}
 GAP_FFT, GAP_HOP = 512, 128  # the in-gap LSD: short frames, so a 50 ms gap fills some

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from audiodiff.audio.loudness import rms_db
+from audiodiff.audio.loudness import level_gain
 from audiodiff.data.folder import AudioFolder
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.errors import ConfigError
@@ -30,9 +30,6 @@ def task_vocab(vocab: LabelVocab, tasks: Mapping[str, Any] | None) -> LabelVocab
     if TASK in vocab.labels:
         raise ConfigError(f"the data already has a '{TASK}' label; rename it to train tasks")
     return LabelVocab({**vocab.values, TASK: ["<null>", *tasks]})
-
-
-SILENCE_DB = -70.0  # a degraded clip quieter than this keeps its level
 
 
 class DegradedFolder(Dataset):
@@ -72,9 +69,8 @@ class DegradedFolder(Dataset):
         with torch.no_grad():
             out = self.tasks[name](item["wav"][None].float(), g)
         degraded = out.wav[0].to(item["wav"].dtype)  # [1, N]
-        level = float(rms_db(degraded))
-        if self.level_db is not None and level > SILENCE_DB:
-            gain = 10 ** ((self.level_db - level) / 20)
+        if self.level_db is not None:
+            gain = level_gain(degraded.flatten(), self.level_db)
             item["wav"], degraded = item["wav"] * gain, degraded * gain
         item["degraded"] = degraded
         if TASK in self.vocab.labels:

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from audiodiff.diffusion.loss import DenoiserFn, drop_labels, edm_validation, weighted_x0_error
-from audiodiff.diffusion.precond import batch_sigma
+from audiodiff.diffusion.precond import Preconditioned, batch_sigma
 
 Coefficients = tuple[Tensor, Tensor, Tensor, Tensor]  # (a, b, p, q), each shaped like sigma'
 TimeDist = Callable[..., Tensor]  # dist(n, device) -> t: [n] in (0, 1), see timesteps.py
@@ -34,7 +34,7 @@ def target_weight(coefficients: Coefficients, sigma_data: float) -> Tensor:
     return ((a * q - b * p) / (b * sigma_data)).square()
 
 
-class PathDenoiser(nn.Module):
+class PathDenoiser(Preconditioned):
     """D(x, sigma, cond) -> x0_hat around a net that predicts a path's target (see module doc).
 
     Subclasses set ``coefficients(sigma') -> (a, b, p, q)`` and ``time(sigma') -> t``.
@@ -46,13 +46,6 @@ class PathDenoiser(nn.Module):
 
     coefficients: Callable[[Tensor], Coefficients]
     time: Callable[[Tensor], Tensor]
-
-    def __init__(self, net: nn.Module, sigma_data: float = 1.0) -> None:
-        super().__init__()
-        if not sigma_data > 0:
-            raise ValueError(f"sigma_data must be positive, got {sigma_data}")
-        self.net = net
-        self.sigma_data = float(sigma_data)
 
     def forward(
         self, x: Tensor, sigma: Tensor | float, cond: Mapping[str, Tensor] | None = None

@@ -35,7 +35,19 @@ def batch_sigma(sigma: Tensor | float, batch: int, device: torch.device, dtype: 
     return s
 
 
-class Denoiser(nn.Module):
+class Preconditioned(nn.Module):
+    """A raw network ``net`` and the data's ``sigma_data``: what every denoiser wraps
+    (EDM's ``Denoiser`` here, the path denoisers of ``audiodiff.diffusion.paths``)."""
+
+    def __init__(self, net: nn.Module, sigma_data: float = 1.0) -> None:
+        super().__init__()
+        if not sigma_data > 0:
+            raise ValueError(f"sigma_data must be positive, got {sigma_data}")
+        self.net = net
+        self.sigma_data = float(sigma_data)
+
+
+class Denoiser(Preconditioned):
     """D(x, sigma, cond) = c_skip x + c_out F(c_in x, c_noise, cond) (Karras et al. 2022, eq. 7).
 
     ``net(x_in, noise_level, cond)`` is called positionally with x_in = c_in * x [B, C, T],
@@ -44,13 +56,6 @@ class Denoiser(nn.Module):
     whatever dtype the network produces under autocast; the output has that dtype.
     sigma must be > 0 (c_noise = ln sigma); samplers never evaluate D at sigma = 0.
     """
-
-    def __init__(self, net: nn.Module, sigma_data: float = 1.0) -> None:
-        super().__init__()
-        if not sigma_data > 0:
-            raise ValueError(f"sigma_data must be positive, got {sigma_data}")
-        self.net = net
-        self.sigma_data = float(sigma_data)
 
     def forward(
         self, x: Tensor, sigma: Tensor | float, cond: Mapping[str, Tensor] | None = None

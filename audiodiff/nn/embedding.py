@@ -28,6 +28,15 @@ class FourierFeatures(nn.Module):
         return torch.cat([phase.cos(), phase.sin()], dim=1)
 
 
+def as_batch(name: str, value: Tensor, batch: int) -> Tensor:
+    """cond[name] as a [batch] tensor: a scalar is broadcast, any other shape refused."""
+    if value.ndim == 0:
+        value = value.expand(batch)
+    if value.shape != (batch,):
+        raise ValueError(f"cond[{name!r}] must have shape [{batch}], got {list(value.shape)}")
+    return value
+
+
 class NoiseEmbedding(nn.Module):
     """Fourier features of the noise level, then an MLP (Karras et al. 2022, NCSN++ mapping)."""
 
@@ -88,10 +97,7 @@ class LabelEmbedding(nn.Module):
         if not isinstance(ids, Tensor) or ids.is_floating_point() or ids.dtype == torch.bool:
             got = ids.dtype if isinstance(ids, Tensor) else type(ids).__name__
             raise ValueError(f"cond[{name!r}] must be an integer tensor of ids, got {got}")
-        if ids.ndim == 0:
-            ids = ids.expand(batch)
-        if ids.shape != (batch,):
-            raise ValueError(f"cond[{name!r}] must have shape [{batch}], got {list(ids.shape)}")
+        ids = as_batch(name, ids, batch)
         size = self.sizes[name]
         # the range check reads the ids on the host: skipped inside torch.compile (a graph
         # break and a device sync every step); eager calls and the pipeline still check

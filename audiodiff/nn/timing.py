@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-from audiodiff.nn.embedding import FourierFeatures
+from audiodiff.nn.embedding import FourierFeatures, as_batch
 
 TIMING_KEYS = ("seconds_start", "seconds_total")  # the cond keys of a timing model
 
@@ -75,10 +75,7 @@ class TimingEmbedding(nn.Module):
         if not isinstance(seconds, Tensor) or not seconds.is_floating_point():
             got = seconds.dtype if isinstance(seconds, Tensor) else type(seconds).__name__
             raise ValueError(f"cond[{name!r}] must be a float tensor of seconds, got {got}")
-        if seconds.ndim == 0:
-            seconds = seconds.expand(batch)
-        if seconds.shape != (batch,):
-            raise ValueError(f"cond[{name!r}] must have shape [{batch}], got {list(seconds.shape)}")
+        seconds = as_batch(name, seconds, batch)
         # as LabelEmbedding's range check: read on the host, so skipped inside torch.compile
         if torch.compiler.is_compiling():
             return seconds

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from audiodiff.audio.loudness import rms_db
+from audiodiff.audio.loudness import level_gain
 from audiodiff.errors import ConfigError
 from audiodiff.generation import sample, seeded_noise
 from audiodiff.restore.chunking import process_in_chunks
@@ -34,7 +34,6 @@ from audiodiff.restore.operators import Clipped, KnownSamples, LowBand, Observat
 from audiodiff.restore.posterior import data_consistency, reconstruction_guidance
 
 TASKS = ("denoise", "declip", "bandwidth", "inpaint")
-SILENCE_DB = -70.0  # recordings quieter than this are restored at their own level
 
 
 @dataclass
@@ -193,20 +192,19 @@ def keep_trusted(
     return observation.project(restored) if observation is not None else restored
 
 
-def level_gain(pipe, y: Tensor, opts: RestoreOptions) -> float:
+def training_level_gain(pipe, y: Tensor, opts: RestoreOptions) -> float:
     """The gain that brings recording y [1, N] to the RMS level the model trained at
     (``data.loudness_db``), or 1. The compressed STFT is not scale-invariant (|X|^alpha), so a
     recording far louder or quieter than the training clips would be out of distribution."""
     target = (pipe.config.get("data") or {}).get("loudness_db")
-    level = float(rms_db(y))
-    if not opts.match_level or target is None or level < SILENCE_DB:
+    if not opts.match_level or target is None:
         return 1.0
-    return 10 ** ((float(target) - level) / 20)
+    return float(level_gain(y.flatten(), float(target)))
 
 
 def restore(pipe, wav: Tensor, opts: RestoreOptions, progress=None) -> Tensor:
     """wav: [C, N] at the model's rate -> restored [C, N]; each channel in chunks, each
-    channel at the model's training level (``level_gain``) and scaled back after."""
+    channel at the model's training level (``training_level_gain``) and scaled back after."""
     opts.check()
     hop = pipe.representation.hop_length
     chunk = max(hop, math.ceil(opts.chunk_seconds * pipe.sample_rate / hop) * hop)
@@ -216,7 +214,7 @@ def restore(pipe, wav: Tensor, opts: RestoreOptions, progress=None) -> Tensor:
         index = itertools.count()  # chunk i of channel c: seed + 1000 c + i
 
         y = wav[c : c + 1].float()
-        gain = level_gain(pipe, y, opts)
+        gain = training_level_gain(pipe, y, opts)
         scaled = replace(
             opts, clip_level=None if opts.clip_level is None else opts.clip_level * gain
         )
