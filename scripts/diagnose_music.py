@@ -46,7 +46,7 @@ from audiodiff.audio.loudness import rms_db
 from audiodiff.audio.mel import MelRepresentation
 from audiodiff.data.synth import SynthSpec, build_synth
 from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor, standardize
-from audiodiff.metrics.pitch import midi_to_hz, pitch_stats
+from audiodiff.metrics.pitch import midi_to_hz, note_fmin, pitch_outcome, pitch_stats
 
 SIGMA_DATA = 1.0  # conf/diffusion/edm.yaml
 
@@ -142,18 +142,6 @@ def low_note_resolution(rep: MelRepresentation, lo: int = 36, hi: int = 72) -> d
     }
 
 
-def classify(stats: dict, target: int) -> str:
-    if stats["median_hz"] is None:
-        return "unvoiced"
-    if stats["hit"]:
-        return "hit"
-    c = stats["cents_off"]
-    octaves = round(c / 1200)
-    if octaves != 0 and abs(c - 1200 * octaves) <= 50:
-        return "octave"
-    return "miss"
-
-
 def decoder_ceiling(rep: MelRepresentation, root: Path) -> tuple[dict, list, list]:
     """Section c (and the clips for d): pitch outcomes of real and Griffin-Lim audio."""
     counts = {"real": {}, "griffin_lim": {}}
@@ -169,9 +157,9 @@ def decoder_ceiling(rep: MelRepresentation, root: Path) -> tuple[dict, list, lis
             continue
         n_notes += 1
         target = int(row["main_pitch"])
-        fmin = min(60.0, 0.75 * midi_to_hz(target))  # pyin's default floor is 60 Hz
+        fmin = note_fmin(target)  # pyin's default floor is 60 Hz
         for name, y in (("real", wav[0]), ("griffin_lim", gl[0])):
-            outcome = classify(pitch_stats(y, rep.sample_rate, target, fmin=fmin), target)
+            outcome = pitch_outcome(pitch_stats(y, rep.sample_rate, target, fmin=fmin))
             counts[name][outcome] = counts[name].get(outcome, 0) + 1
     result = {"note_clips": n_notes}
     for name, c in counts.items():

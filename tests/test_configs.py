@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 from audiodiff.audio.representation import Representation
 from audiodiff.cli.config import compose, config_dir
 from audiodiff.cli.main import COMMANDS
+from audiodiff.data.synth import COLUMNS as SYNTH_COLUMNS
 
 CONF = config_dir()
 PRIMARY = sorted(p.stem for p in CONF.glob("*.yaml"))
@@ -115,6 +116,8 @@ def test_every_experiment_trains_one_step(experiment, synth_dir, autoencoder_exp
     cfg = compose("train", [f"experiment={experiment}"])
     if cfg.representation.get("ckpt"):
         overrides.append(f"representation.ckpt={autoencoder_export}")  # latent models
+    if set(cfg.data.get("labels") or []) - set(SYNTH_COLUMNS):  # e.g. the real-music labels
+        overrides.append("data.labels=[instrument]")
     if (cfg.get("codec") or {}).get("init_vocoder"):
         overrides.append("codec.init_vocoder=null")  # no trained vocoder to start from here
     if cfg.get("noise_dir"):  # restoration recipes: talkers and music to mix in as noise

@@ -72,3 +72,25 @@ def pitch_stats(
         "cents_off": cents_off,
         "hit": hit,
     }
+
+
+OUTCOMES = ("hit", "octave", "miss", "unvoiced")
+
+
+def note_fmin(target_midi: float, fmin: float = 60.0) -> float:
+    """pyin's floor for a note: ``fmin``, lowered to 0.75 x the note's f0 below 80 Hz."""
+    return min(fmin, 0.75 * midi_to_hz(target_midi))
+
+
+def pitch_outcome(stats: dict) -> str:
+    """One of OUTCOMES for ``pitch_stats(..., target_midi=...)``: a hit (within 50 cents), an
+    octave error (within 50 cents of the target +- whole octaves), a miss, or no voiced frame."""
+    if stats["median_hz"] is None:
+        return "unvoiced"
+    if stats["hit"]:
+        return "hit"
+    c = stats["cents_off"]
+    octaves = round(c / 1200)
+    if octaves != 0 and abs(c - 1200 * octaves) <= HIT_CENTS:
+        return "octave"
+    return "miss"

@@ -1,0 +1,215 @@
+"""Compare trained models (e.g. EDM, v-prediction, flow matching) on one held-out label set.
+
+    python scripts/bench_formulations.py --run edm=outputs/formulations/music_edm/model \
+        --run vpred=outputs/formulations/music_vpred/model \
+        --heldout data/music_real_heldout --name music
+
+Each model draws one clip per row of ``--heldout``'s metadata.csv, conditioned on that row's
+labels (those the model knows; a value it never saw is left null and counted), with the same
+solver and steps (equal NFE), then each set of clips is scored against the held-out audio:
+
+- pitch (rows of kind ``note`` with a ``main_pitch``; every row when the set has no kind
+  column but a ``pitch`` column): hit rate (pyin median f0 within 50 cents), octave errors;
+- FD / floor: Fréchet distance of ``clip_features`` to the held-out clips, over the held-out
+  split-half floor (features standardised on the held-out set);
+- loudness: per-clip RMS dBFS, its std and 10th percentile, and the Wasserstein-1 distance
+  of its distribution to the held-out one (dB);
+- onset: the first frame whose RMS is within 20 dB of the clip's loudest frame; the
+  fraction of note clips that start within 0.12 s;
+- voiced fraction (pyin) of the note clips.
+
+The held-out audio itself is scored the same way as the ``real`` row. Prints a markdown
+table and writes JSON to ``--out`` (default outputs/bench/formulations_NAME.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from audiodiff.audio.io import load as load_audio
+from audiodiff.audio.loudness import rms_db
+from audiodiff.errors import ConfigError
+from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor, standardize
+from audiodiff.metrics.pitch import OUTCOMES, note_fmin, pitch_outcome, pitch_stats
+from audiodiff.pipeline import load
+
+ONSET_DB = 20.0  # an onset: the first frame within this many dB of the loudest frame
+EARLY_S = 0.12  # "starts at the start": real one-shots start within this (make_real_sets)
+
+
+def read_rows(root: Path) -> list[dict[str, str]]:
+    with open(root / "metadata.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def pitch_target(row: dict[str, str]) -> int | None:
+    """The MIDI pitch a clip must have: a note's main_pitch (synth sets: pitch)."""
+    if "kind" in row:
+        return int(row["main_pitch"]) if row["kind"] == "note" and row.get("main_pitch") else None
+    value = row.get("pitch") or row.get("main_pitch")
+    return int(float(value)) if value else None
+
+
+def onset_seconds(wav: np.ndarray, sr: int, frame: int = 256) -> float:
+    """Time of the first frame within ONSET_DB of the loudest frame (s)."""
+    # wav: [N] -> scalar
+    n = len(wav) // frame
+    if n == 0:
+        return 0.0
+    frames = wav[: n * frame].reshape(n, frame)
+    db = 10 * np.log10((frames**2).mean(axis=1) + 1e-12)
+    return float(np.argmax(db >= db.max() - ONSET_DB) * frame / sr)
+
+
+def wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
+    """W1 between two 1-D empirical distributions (the area between their quantile curves)."""
+    q = np.linspace(0, 1, 201)
+    return float(np.abs(np.quantile(a, q) - np.quantile(b, q)).mean())
+
+
+def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict:
+    """Pitch, FD / floor, loudness and onset statistics of clips [N] drawn for ``rows``."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    voiced, onsets = [], []
+    for wav, row in zip(clips, rows, strict=True):
+        target = pitch_target(row)
+        if target is None:
+            continue
+        stats = pitch_stats(wav, sr, target, fmin=note_fmin(target))
+        counts[pitch_outcome(stats)] += 1
+        voiced.append(stats["voiced_fraction"])
+        onsets.append(onset_seconds(wav, sr))
+    n_notes = sum(counts.values())
+    levels = np.array([float(rms_db(torch.from_numpy(w))) for w in clips])
+    feats = standardize(np.stack([clip_features(w, sr) for w in clips]), ref["feats"])
+    fd = frechet_distance(feats, ref["feats_std"])
+    return {
+        "note_clips": n_notes,
+        "pitch_hit_rate": counts["hit"] / max(n_notes, 1),
+        "octave_rate": counts["octave"] / max(n_notes, 1),
+        "pitch_outcomes": counts,
+        "voiced_fraction": float(np.mean(voiced)) if voiced else None,
+        "early_onset_rate": float(np.mean(np.array(onsets) <= EARLY_S)) if onsets else None,
+        "fd": fd,
+        "fd_over_floor": fd / ref["floor"],
+        "rms_db_std": float(levels.std()),
+        "rms_db_p10": float(np.percentile(levels, 10)),
+        "loudness_w1_db": wasserstein1(levels, ref["levels"]),
+    }
+
+
+def generate(ckpt: str, rows: list[dict], args) -> tuple[list[np.ndarray], dict]:
+    pipe = load(ckpt, device="cpu")
+    cond, unseen = {}, 0
+    for label, values in pipe.labels.items():
+        column = [row.get(label, "") for row in rows]
+        known = [v if v in values or v == "" else None for v in column]
+        unseen += sum(v is None for v in known)
+        cond[label] = [v or None for v in known]
+    start = time.perf_counter()
+    wav = pipe.generate(
+        n=len(rows),
+        seconds=args.seconds,
+        cond=cond,
+        sampler=args.sampler,
+        steps=args.steps,
+        cfg_scale=args.cfg,
+        seed=args.seed,
+        progress=True,
+    )
+    seconds = time.perf_counter() - start
+    nfe = args.steps * (2 if args.sampler in ("heun", "dpmpp_2s") else 1)
+    info = {
+        "ckpt": ckpt,
+        "diffusion": pipe.config["diffusion"]["denoiser"]["_target_"].rsplit(".", 1)[-1]
+        if "denoiser" in pipe.config["diffusion"]
+        else "Denoiser",
+        "labels": list(pipe.labels),
+        "unseen_label_values": unseen,
+        "nfe_per_clip": nfe * (2 if args.cfg != 1 else 1),
+        "generate_seconds": seconds,
+        "sample_rate": pipe.sample_rate,
+    }
+    return [w[0].numpy() for w in wav], info
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run", action="append", required=True, help="NAME=CKPT (repeatable)")
+    p.add_argument("--heldout", required=True, help="folder with metadata.csv and the clips")
+    p.add_argument("--name", default="heldout")
+    p.add_argument("--n", type=int, default=None, help="first N rows (default all)")
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--sampler", default="dpmpp_2m")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--cfg", type=float, default=2.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", default=None)
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    runs = {}
+    for item in args.run:
+        name, sep, ckpt = item.partition("=")
+        if not sep or not name or not ckpt:
+            raise ConfigError(f"--run {item!r}: expected NAME=CKPT")
+        runs[name] = ckpt
+    root = Path(args.heldout)
+    rows = read_rows(root)[: args.n]
+    sr = 16000
+    real = [load_audio(root / r["path"], sample_rate=sr)[0][0].numpy() for r in rows]
+    real = [
+        np.pad(w, (0, max(0, round(args.seconds * sr) - len(w))))[: round(args.seconds * sr)]
+        for w in real
+    ]
+    feats = np.stack([clip_features(w, sr) for w in real])
+    ref = {
+        "feats": feats,
+        "feats_std": standardize(feats, feats),
+        "floor": frechet_floor(standardize(feats, feats)),
+        "levels": np.array([float(rms_db(torch.from_numpy(w))) for w in real]),
+    }
+    results = {"real": {**score(real, rows, sr, ref), "ckpt": None}}
+    for name, ckpt in runs.items():
+        clips, info = generate(ckpt, rows, args)
+        results[name] = {**score(clips, rows, sr, ref), **info}
+    cols = [
+        ("pitch_hit_rate", "pitch hit", 2),
+        ("octave_rate", "octave err", 2),
+        ("voiced_fraction", "voiced", 2),
+        ("early_onset_rate", "onset <= 0.12 s", 2),
+        ("fd_over_floor", "FD / floor", 2),
+        ("loudness_w1_db", "loudness W1 dB", 1),
+        ("rms_db_std", "RMS std dB", 1),
+        ("rms_db_p10", "RMS p10 dBFS", 1),
+        ("nfe_per_clip", "NFE", 0),
+    ]
+    print(
+        f"\n{args.name}: {len(rows)} held-out rows, floor FD {ref['floor']:.2f}, "
+        f"{args.sampler} {args.steps} steps, cfg {args.cfg}\n"
+    )
+    print("| model | " + " | ".join(c[1] for c in cols) + " |")
+    print("|---|" + "---:|" * len(cols))
+    for name, r in results.items():
+        cells = []
+        for key, _, digits in cols:
+            v = r.get(key)
+            cells.append("" if v is None else f"{v:.{digits}f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    out = Path(args.out or f"outputs/bench/formulations_{args.name}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {k: v for k, v in vars(args).items() if k != "run"}
+    out.write_text(json.dumps({"args": meta, "runs": runs, "results": results}, indent=1))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

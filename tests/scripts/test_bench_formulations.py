@@ -1,0 +1,64 @@
+"""scripts/bench_formulations.py: the onset, loudness-distance and pitch-target measures, and
+the pitch outcome classes they feed (pyin itself is tested in tests/metrics/test_pitch.py)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audiodiff.metrics.pitch import pitch_outcome
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_formulations.py"
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_formulations", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("start", [0.0, 0.3, 1.1])
+def test_onset_is_where_the_note_starts(bench, start):
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    wav = (
+        0.5 * np.sin(2 * np.pi * 440 * t) * (t >= start) * np.exp(-2 * np.clip(t - start, 0, None))
+    )
+    wav = wav + 1e-4 * np.random.default_rng(0).standard_normal(t.size)  # a noise floor
+    assert bench.onset_seconds(wav.astype(np.float32), sr) == pytest.approx(start, abs=0.02)
+
+
+def test_wasserstein1_is_the_shift_between_distributions(bench):
+    a = np.random.default_rng(1).normal(-20, 3, 500)
+    assert bench.wasserstein1(a, a) == 0.0
+    assert bench.wasserstein1(a + 4.0, a) == pytest.approx(4.0)
+    wide = np.random.default_rng(2).normal(-20, 10, 5000)
+    assert bench.wasserstein1(wide, np.random.default_rng(3).normal(-20, 3, 5000)) > 4
+
+
+def test_pitch_targets_are_notes_only(bench):
+    assert bench.pitch_target({"kind": "note", "main_pitch": "61"}) == 61
+    assert bench.pitch_target({"kind": "chord", "main_pitch": "61"}) is None
+    assert bench.pitch_target({"kind": "drums", "main_pitch": ""}) is None
+    assert bench.pitch_target({"instrument": "bell", "pitch": "60"}) == 60  # the synth set
+
+
+@pytest.mark.parametrize(
+    "stats, outcome",
+    [
+        ({"median_hz": None, "hit": None, "cents_off": None}, "unvoiced"),
+        ({"median_hz": 440.0, "hit": True, "cents_off": 10.0}, "hit"),
+        ({"median_hz": 880.0, "hit": False, "cents_off": 1190.0}, "octave"),
+        ({"median_hz": 220.0, "hit": False, "cents_off": -2420.0}, "octave"),
+        ({"median_hz": 466.0, "hit": False, "cents_off": 100.0}, "miss"),
+        ({"median_hz": 600.0, "hit": False, "cents_off": 1300.0}, "miss"),
+    ],
+)
+def test_pitch_outcome(stats, outcome):
+    assert pitch_outcome(stats) == outcome
