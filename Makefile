@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 LOCK ?= requirements.lock
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
 	-c $(LOCK)
-EXTRAS := .[dev,metrics,reference,restore,dnsmos]
+EXTRAS := .[dev,metrics,reference,restore,dnsmos,text]
 KDIFF := k-diffusion==0.1.1.post1
 
 .PHONY: install lock demo test test-all bench bench-samplers codecs bench-decoders codecs-speech \
-	bench-decoders-speech bench-restore bench-long bench-restore-tasks data-real diagnose-music \
+	bench-decoders-speech bench-restore bench-long bench-restore-tasks bench-longform data-real \
+	diagnose-music \
 	lint format clean
 
 $(STAMP): pyproject.toml constraints.txt $(LOCK)
@@ -114,6 +115,12 @@ bench-restore-tasks: $(STAMP)
 	$(PY) scripts/bench_restore_tasks.py --ckpt outputs/restore_speech/run/model \
 		$(if $(wildcard $(PRIOR)),--prior $(PRIOR)) \
 		--clean data/speech_heldout_voices --n 20
+
+# long-form clips and loops of a trained model (CKPT=its model folder or last.ckpt): spectral
+# flux and mel distance at the window boundaries and the loop point against inside the windows
+bench-longform: $(STAMP)
+	@test -n "$(CKPT)" || { echo "usage: make bench-longform CKPT=outputs/RUN/model"; exit 2; }
+	$(PY) scripts/bench_longform.py --ckpt $(CKPT) $(BENCH_ARGS)
 
 # real audio from Debian packages (apt-get install fluidsynth fluid-soundfont-gm espeak-ng)
 data-real: $(STAMP)

@@ -13,6 +13,8 @@ from torch import nn
 from audiodiff.audio.representation import Representation
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.errors import AudioDiffError, ConfigError
+from audiodiff.nn.text import TextTokenizer
+from audiodiff.safe_load import check_targets
 
 EDM_DENOISER = "audiodiff.diffusion.precond.Denoiser"
 
@@ -48,18 +50,55 @@ def denoiser_config(diffusion: Mapping[str, Any]) -> Mapping[str, Any]:
     return node
 
 
+def tokenizer_from_dict(node: Mapping[str, Any], where: str) -> TextTokenizer:
+    """The tokenizer a ``to_dict()`` config rebuilds (audiodiff ``_target_`` only)."""
+    if not isinstance(node, Mapping) or "_target_" not in node:
+        raise ConfigError(f"{where}: not a tokenizer config (no _target_)")
+    check_targets(dict(node), where)
+    tokenizer = instantiate_part(dict(node), _convert_="all")
+    if not isinstance(tokenizer, TextTokenizer):
+        raise ConfigError(f"{where}: built a {type(tokenizer).__name__}, not a tokenizer")
+    return tokenizer
+
+
+def build_tokenizer(config: Mapping[str, Any]) -> TextTokenizer | None:
+    """A text model's tokenizer from ``config["tokenizer"]`` (what training built from the
+    captions; ``audiodiff train`` stores it there); None for a model without ``text``."""
+    if not config.get("text"):
+        return None
+    if not config.get("tokenizer"):
+        raise ConfigError(
+            "text: the config has no tokenizer (training builds one from the captions: "
+            "data.text_column must name the caption column)"
+        )
+    return tokenizer_from_dict(config["tokenizer"], "tokenizer")
+
+
 def build_denoiser(
-    config: Mapping[str, Any], representation: Representation, vocab: LabelVocab
+    config: Mapping[str, Any],
+    representation: Representation,
+    vocab: LabelVocab,
+    tokenizer: TextTokenizer | None = None,
 ) -> nn.Module:
     """The (untrained) denoiser: ``model`` partial + channels + label sizes, wrapped in
     ``diffusion.denoiser`` (EDM ``Denoiser``, ``VDenoiser`` or ``FlowDenoiser``: each
     D(x, sigma, cond) -> x0_hat in EDM variables).
 
     With ``observation: true`` in the config (conditional restoration) the net also reads a
-    degraded recording's representation, as many channels as x."""
+    degraded recording's representation, as many channels as x. With ``text`` (conf/text) it
+    also gets ``text.encoder`` built on ``tokenizer`` (default: ``build_tokenizer(config)``)."""
     make_net = instantiate(config["model"])
     label_sizes = {label: vocab.size(label) for label in vocab.labels}
-    extra = {"obs_channels": representation.channels} if config.get("observation") else {}
+    extra: dict[str, Any] = (
+        {"obs_channels": representation.channels} if config.get("observation") else {}
+    )
+    if config.get("text"):
+        tokenizer = tokenizer if tokenizer is not None else build_tokenizer(config)
+        make_encoder = instantiate_part(config["text"]["encoder"], _partial_=True)
+        try:
+            extra["text_encoder"] = make_encoder(tokenizer=tokenizer)
+        except ValueError as e:  # the encoder's own checks (dim, heads, ...)
+            raise ConfigError(f"text.encoder: {e}") from None
     try:
         net = make_net(in_channels=representation.channels, label_sizes=label_sizes, **extra)
     except ValueError as e:  # the U-Net's own checks (channels, levels, ...)

@@ -23,6 +23,26 @@ def seeded_noise(shape: tuple[int, ...], seeds: list[int]) -> Tensor:
     return torch.stack(rows)
 
 
+def guidance_options(rescale: Any, interval: Any) -> dict[str, Any]:
+    """{cfg_rescale, cfg_interval} for ``sample``: phi in [0, 1] and [lo, hi] sigmas with
+    0 <= lo <= hi (or None), checked; anything else is one ``ConfigError``."""
+    try:
+        phi = float(rescale)
+    except (TypeError, ValueError):
+        phi = float("nan")
+    if isinstance(rescale, bool) or not 0 <= phi <= 1:
+        raise ConfigError(f"cfg_rescale must be a number in [0, 1], got {rescale!r}")
+    if interval is None:
+        return {"cfg_rescale": phi, "cfg_interval": None}
+    try:
+        lo, hi = (float(v) for v in ([] if isinstance(interval, str) else interval))
+    except (TypeError, ValueError):
+        lo = hi = float("nan")
+    if not 0 <= lo <= hi:
+        raise ConfigError(f"cfg_interval must be [lo, hi] sigmas, 0 <= lo <= hi, got {interval!r}")
+    return {"cfg_rescale": phi, "cfg_interval": (lo, hi)}
+
+
 def sample(
     denoiser: Denoiser,
     shape: tuple[int, ...],
@@ -32,6 +52,9 @@ def sample(
     steps: int = 20,
     options: Mapping[str, Any] | None = None,
     cfg_scale: float = 1.0,
+    negative_cond: Mapping[str, Tensor] | None = None,
+    cfg_rescale: float = 0.0,
+    cfg_interval: tuple[float, float] | None = None,
     schedule: str = "karras",
     sigma_min: float = 0.002,
     sigma_max: float = 80.0,
@@ -50,6 +73,8 @@ def sample(
     Stochastic solvers draw their step noise from torch's global generator; with ``seed``
     it is seeded for this call only (the caller's random state is left as it was).
     ``options`` are the solver's keyword options (``sampler_options(sampler)``: eta, order, ...).
+    ``negative_cond``, ``cfg_rescale`` and ``cfg_interval`` are classifier-free guidance's
+    negative labels ({name: [B]}), rescale phi and sigma interval (``classifier_free_guidance``).
     ``observe`` wraps the (guided) denoiser once more, outside guidance: posterior sampling
     for restoration and editing (``audiodiff.restore.posterior``), so every solver serves it.
     """
@@ -71,7 +96,13 @@ def sample(
     elif tuple(noise.shape) != tuple(shape):
         raise ValueError(f"noise has shape {tuple(noise.shape)}, expected {tuple(shape)}")
     x = noise.to(device) * sigmas[0]
-    guided = classifier_free_guidance(denoiser, cfg_scale) if cond else denoiser
+    if negative_cond:
+        negative_cond = {k: torch.as_tensor(v).to(device) for k, v in negative_cond.items()}
+    guided = (
+        classifier_free_guidance(denoiser, cfg_scale, negative_cond, cfg_rescale, cfg_interval)
+        if cond
+        else denoiser
+    )
     guided = observe(guided) if observe is not None else guided
     cond = {k: v.to(device) for k, v in cond.items()} if cond else None
     devices = [x.device] if x.device.type == "cuda" else []

@@ -9,7 +9,7 @@ fixed = pipe.restore(noisy, 44100, task="denoise")  # [C, N] at 44.1 kHz in and 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,19 @@ import torch
 from torch import Tensor
 
 from audiodiff.audio.representation import Representation
-from audiodiff.build import build_denoiser, build_representation, denoiser_config
+from audiodiff.build import (
+    build_denoiser,
+    build_representation,
+    build_tokenizer,
+    denoiser_config,
+)
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.diffusion.precond import Denoiser
+from audiodiff.editing.variation import check_strength, strength_sigma, strength_steps
 from audiodiff.errors import AudioDiffError, ConfigError
 from audiodiff.fastpath import FastPath, accelerate, set_threads
-from audiodiff.generation import sample, seeded_noise
+from audiodiff.generation import guidance_options, sample, seeded_noise
+from audiodiff.nn.text import TextTokenizer
 from audiodiff.nn.timing import TIMING_KEYS
 from audiodiff.safe_load import check_targets, read_checkpoint, read_config, read_safetensors
 
@@ -86,6 +93,20 @@ class Pipeline:
         """Valid values of each condition label (without the null value)."""
         return {k: v[1:] for k, v in self.vocab.values.items()}
 
+    tokenizer: TextTokenizer | None = None  # a text model's (set by ``load``)
+    PROMPT = "prompt"  # the cond key of a text prompt
+    TEXT = "text"  # ... and of its token ids
+
+    @property
+    def text(self) -> bool:
+        """Whether the model reads a text prompt (``cond["prompt"]``; trained with text=...)."""
+        return self.tokenizer is not None
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether the model reads any condition (labels, timing or text)."""
+        return bool(self.vocab.labels) or self.timing or self.text
+
     def encode_cond(
         self, cond: Mapping[str, CondValue] | None, n: int, seconds: float | None = None
     ) -> dict[str, Tensor]:
@@ -93,7 +114,11 @@ class Pipeline:
 
         A timing model also gets seconds_start and seconds_total (FloatTensor [n], NaN =
         null): 0 and ``seconds`` (null when None) unless ``cond`` gives them (seconds >= 0,
-        or None = null); a timing key for a model without timing is a ``ConfigError``."""
+        or None = null); a timing key for a model without timing is a ``ConfigError``.
+        A text model turns ``cond["prompt"]`` (a str or a list of n str; missing or None =
+        the empty prompt) into ``text``: LongTensor [n, max_tokens] of token ids padded with
+        0, so the all-zero row (guidance's null) is the empty prompt; a prompt for a model
+        without text is a ``ConfigError``."""
         cond = dict(cond or {})
         timing = [k for k in TIMING_KEYS if k in cond and k not in self.vocab.labels]
         if timing and not self.timing:
@@ -101,7 +126,14 @@ class Pipeline:
                 f"cond.{timing[0]}: this model has no timing conditioning (trained without "
                 "model.timing)"
             )
-        unknown = set(cond) - set(self.vocab.labels) - set(timing)
+        prompt = (
+            [self.PROMPT] if self.PROMPT in cond and self.PROMPT not in self.vocab.labels else []
+        )
+        if prompt and not self.text:
+            raise ConfigError(
+                "cond.prompt: this model has no text conditioning (trained without text=...)"
+            )
+        unknown = set(cond) - set(self.vocab.labels) - set(timing) - set(prompt)
         if unknown:
             valid = ", ".join(self.vocab.labels) or "none (unconditional model)"
             raise ConfigError(f"unknown condition '{sorted(unknown)[0]}'; valid labels: {valid}")
@@ -117,6 +149,8 @@ class Pipeline:
             defaults = {"seconds_start": 0.0, "seconds_total": seconds}
             for key in TIMING_KEYS:
                 out[key] = _seconds(key, cond[key] if key in cond else defaults[key], n)
+        if self.text:
+            out[self.TEXT] = self.tokenizer.encode(_prompts(cond.get(self.PROMPT), n))
         return out
 
     def generate(
@@ -132,9 +166,10 @@ class Pipeline:
         **schedule: Any,
     ) -> Tensor:
         """wav: [n, 1, round(seconds * sample_rate)]: ``sample`` then the decoder; keyword
-        arguments (options, schedule, rho, sigma_min, sigma_max) as in ``sample``. A timing
-        model draws clips that start their file (seconds_start 0) of ``seconds`` seconds
-        (seconds_total) unless ``cond`` says otherwise (``encode_cond``)."""
+        arguments (options, schedule, rho, sigma_min, sigma_max, negative_cond, cfg_rescale,
+        cfg_interval) as in ``sample``. A timing model draws clips that start their file
+        (seconds_start 0) of ``seconds`` seconds (seconds_total) unless ``cond`` says
+        otherwise (``encode_cond``)."""
         x = self.sample(n, seconds, cond, sampler, steps, cfg_scale, seed, progress, **schedule)
         return self.decode(x)[..., : round(seconds * self.sample_rate)].float()
 
@@ -154,13 +189,31 @@ class Pipeline:
         rho: float | None = None,
         sigma_min: float | None = None,
         sigma_max: float | None = None,
+        negative_cond: Mapping[str, CondValue] | None = None,
+        cfg_rescale: float = 0.0,
+        cfg_interval: Sequence[float] | None = None,
+        init: Tensor | None = None,
+        strength: float = 1.0,
+        observe: Callable[[slice], Callable] | None = None,
     ) -> Tensor:
         """x: [n, C, T] in representation space. Clip i starts from noise seeded ``seed + i``,
         so with a deterministic solver a clip does not depend on n or on the batch it was
         drawn in. Clips are drawn ``self.fast.batch_size`` at a time. ``options`` are the
         solver's keyword options. Unset settings come from the model's sampler config when
         ``sampler`` is None or that sampler, else Karras (rho 7); the sigma range from the
-        model's diffusion config."""
+        model's diffusion config.
+
+        Guidance: ``negative_cond`` (labels, encoded like ``cond``) replaces the null labels
+        of classifier-free guidance's second pass; ``cfg_rescale`` (phi in [0, 1]) and
+        ``cfg_interval`` ([lo, hi] sigmas) as in ``classifier_free_guidance``.
+
+        Editing (``audiodiff.editing``): ``init`` ([1 or n, C, T], T replaces ``seconds``)
+        is the start, noised to sigma(``strength``) on the Karras curve and solved from there
+        in ceil(steps * strength) steps (SDEdit); strength 0 returns init (no solver call),
+        strength 1 starts from noise alone (plain generation). ``observe(rows)`` returns the
+        posterior wrapper (``audiodiff.generation.sample``) for the clips ``rows`` (a slice of
+        range(n)) of one batch.
+        """
         if n < 1 or seconds <= 0:
             raise ConfigError(f"need n >= 1 and seconds > 0, got n={n}, seconds={seconds}")
         configured = defaults = self.config.get("sampler", {})
@@ -172,43 +225,155 @@ class Pipeline:
         rho = float(rho if rho is not None else defaults.get("rho") or 7.0)
         sigma_min = float(sigma_min or defaults.get("sigma_min") or diffusion["sigma_min"])
         sigma_max = float(sigma_max or defaults.get("sigma_max") or diffusion["sigma_max"])
-        frames = max(1, math.ceil(seconds * self.representation.frame_rate))
-        labels = self.encode_cond(cond, n, seconds) if self.vocab.labels or self.timing else None
+        frames = max(1, math.ceil(seconds * self.representation.frame_rate - 1e-6))
+        if init is not None:
+            init = _check_init(init, n, self.representation.channels)
+            frames = init.shape[-1]
+        labels = self.encode_cond(cond, n, seconds) if self.conditioned else None
+        scale = float(configured.get("cfg_scale", 1.0) if cfg_scale is None else cfg_scale)
+        negative = None
+        if negative_cond:
+            if scale == 1:
+                raise ConfigError("negative_cond has no effect at cfg_scale=1; raise cfg_scale")
+            negative = self.encode_negative(negative_cond, n, seconds)
+        guidance = guidance_options(cfg_rescale, cfg_interval)
         steps = int(defaults.get("steps", 20)) if steps is None else int(steps)
         if steps < 1:
             raise ConfigError(f"steps must be >= 1, got {steps}")
+        if init is not None:
+            strength = check_strength(strength)
+            if strength == 0:
+                return init.to(self.device).expand(n, -1, -1).clone()  # no solver call
+            sigma_max = strength_sigma(strength, sigma_min, sigma_max, rho)
+            steps = strength_steps(steps, strength)
         batch = self.fast.batch_size
         bar, callback = _progress(progress, steps * math.ceil(n / batch))
         chunks = []
         with bar:
             for start in range(0, n, batch):
                 size = min(batch, n - start)
+                rows = slice(start, start + size)
                 shape = (size, self.representation.channels, frames)
-                chunk_cond = (
-                    {k: v[start : start + size] for k, v in labels.items()} if labels else None
-                )
+                noise = seeded_noise(shape, [seed + start + i for i in range(size)])
+                if init is not None and strength < 1:  # x = init + sigma n  (SDEdit)
+                    part = init if init.shape[0] == 1 else init[rows]
+                    noise = part.cpu().float() / sigma_max + noise
                 chunks.append(
                     sample(
                         self._sampling_denoiser,
                         shape,
-                        cond=chunk_cond,
+                        cond={k: v[rows] for k, v in labels.items()} if labels else None,
                         sampler=sampler or configured.get("name", "dpmpp_2m"),
                         steps=steps,
                         options=options,
-                        cfg_scale=float(
-                            configured.get("cfg_scale", 1.0) if cfg_scale is None else cfg_scale
-                        ),
+                        cfg_scale=scale,
+                        negative_cond={k: v[rows] for k, v in negative.items()}
+                        if negative
+                        else None,
+                        **guidance,
                         schedule=schedule,
                         rho=rho,
                         sigma_min=sigma_min,
                         sigma_max=sigma_max,
-                        noise=seeded_noise(shape, [seed + start + i for i in range(size)]),
+                        noise=noise,
                         seed=seed + start,
                         device=self.device,
                         callback=callback,
+                        observe=observe(rows) if observe is not None else None,
                     )
                 )
         return torch.cat(chunks)
+
+    def encode_negative(
+        self, negative_cond: Mapping[str, CondValue], n: int, seconds: float | None = None
+    ) -> dict[str, Tensor]:
+        """``encode_cond`` for guidance's negative labels; its errors name negative_cond."""
+        try:
+            return self.encode_cond(negative_cond, n, seconds)
+        except ConfigError as e:
+            text = str(e)
+            if text.startswith("cond."):
+                raise ConfigError("negative_" + text) from None
+            raise ConfigError(f"negative_cond: {text}") from None
+
+    def vary(
+        self,
+        wav: Tensor,
+        sample_rate: int,
+        strength: float = 0.5,
+        n: int = 1,
+        cond: Mapping[str, CondValue] | None = None,
+        seed: int = 0,
+        **sampling: Any,
+    ) -> Tensor:
+        """n variations [n, 1, N] (at ``self.sample_rate``) of a recording [C, N] or [N] at
+        ``sample_rate`` (channels averaged): SDEdit at ``strength`` in [0, 1]; 0 is
+        decode(encode(wav)), 1 ignores it. ``sampling`` as in ``sample``
+        (``audiodiff.editing.vary``)."""
+        from audiodiff.editing import vary
+
+        return vary(self, wav, sample_rate, strength, n, cond, seed, **sampling)[1]
+
+    def inpaint(
+        self,
+        wav: Tensor,
+        sample_rate: int,
+        spans: Any,
+        n: int = 1,
+        cond: Mapping[str, CondValue] | None = None,
+        seed: int = 0,
+        **options: Any,
+    ) -> Tensor:
+        """The recording [C, N] or [N] at ``sample_rate`` with ``spans`` ([(start, end)] or
+        "START:END", seconds) regenerated: [n, 1, N'] at ``self.sample_rate``, the recording
+        itself outside the spans (crossfaded in). ``options``: before, after, fade, margin,
+        cg_iters, strength and ``sample``'s keywords (``audiodiff.editing.inpaint``)."""
+        from audiodiff.editing import inpaint
+
+        return inpaint(self, wav, sample_rate, spans, n, cond, seed, **options)[1]
+
+    def extend(
+        self,
+        wav: Tensor,
+        sample_rate: int,
+        before: float = 0.0,
+        after: float = 0.0,
+        n: int = 1,
+        cond: Mapping[str, CondValue] | None = None,
+        seed: int = 0,
+        **options: Any,
+    ) -> Tensor:
+        """Outpainting: ``before`` / ``after`` seconds generated around the recording, which
+        is kept: [n, 1, N + round((before + after) * sample_rate)] at ``self.sample_rate``
+        (``audiodiff.editing.extend``; ``options`` as in ``inpaint``)."""
+        from audiodiff.editing import extend
+
+        return extend(self, wav, sample_rate, before, after, n, cond, seed, **options)[1]
+
+    def generate_long(
+        self,
+        n: int = 1,
+        seconds: float = 10.0,
+        cond: Mapping[str, CondValue] | None = None,
+        seed: int = 0,
+        *,
+        overlap: float | None = None,
+        loop: bool = False,
+        context: float | None = None,
+        **sampling: Any,
+    ) -> Tensor:
+        """wav [n, 1, round(seconds * sample_rate)] generated in windows of ``context``
+        seconds (None: the training crop), each sampled given the ``overlap`` seconds it
+        shares with the one before (None: a quarter of the context); ``loop`` makes the end
+        run on into the start (a whole number of frames: ceil(seconds * frame_rate) * hop
+        samples). ``audiodiff.editing.generate_long``; ``sampling`` as in ``sample``, plus
+        cg_iters."""
+        from audiodiff.editing.longform import decode_long, generate_long
+
+        x = generate_long(
+            self, n, seconds, cond, seed, overlap=overlap, loop=loop, context=context, **sampling
+        )
+        return decode_long(self, x, seconds, loop)
 
     def restore(
         self,
@@ -255,6 +420,13 @@ class Pipeline:
             return self.representation.decode(x.to(self.device)).cpu()
 
 
+def _check_init(init: Tensor, n: int, channels: int) -> Tensor:
+    """init: [1 or n, channels, T] representation (an edit's start)."""
+    if init.ndim != 3 or init.shape[0] not in (1, n) or init.shape[1] != channels:
+        raise ConfigError(f"init must be [1 or {n}, {channels}, T], got {list(init.shape)}")
+    return init
+
+
 def _seconds(key: str, value: Any, n: int) -> Tensor:
     """A timing value (a number, a numeric string from a prompts file, None = null, or a list
     of n of them) -> FloatTensor [n], NaN for null; anything else is one ConfigError."""
@@ -272,6 +444,17 @@ def _seconds(key: str, value: Any, n: int) -> Tensor:
             raise ConfigError(f"cond.{key} must be a number of seconds >= 0 (or null), got {v}")
         out.append(number)
     return torch.tensor(out, dtype=torch.float32)
+
+
+def _prompts(value: Any, n: int) -> list[str]:
+    """A prompt (a str, None = empty, or a list of n of them) -> n str; else one ConfigError."""
+    values = list(value) if isinstance(value, list | tuple) else [value] * n
+    if len(values) != n:
+        raise ConfigError(f"cond.prompt has {len(values)} values for n={n} clips")
+    bad = next((v for v in values if v is not None and not isinstance(v, str)), None)
+    if bad is not None:
+        raise ConfigError(f"cond.prompt must be text (or a list of n texts), got {bad!r}")
+    return ["" if v is None else v for v in values]
 
 
 def _progress(enabled: bool, steps: int):
@@ -294,7 +477,8 @@ def _from_parts(
 ) -> Pipeline:
     if "vocab" not in config or "model" not in config or "representation" not in config:
         raise ConfigError(f"{where}: no audiodiff model config (vocab/model missing)")
-    for part in ("model", "representation", "decoder"):  # what gets built: audiodiff only
+    # what gets built: audiodiff only
+    for part in ("model", "representation", "decoder", "text", "tokenizer"):
         check_targets(config.get(part), where)
     if "diffusion" not in config:
         raise ConfigError(f"{where}: no audiodiff model config (diffusion missing)")
@@ -307,7 +491,11 @@ def _from_parts(
         config = {**config, "representation": {**config["representation"], "ckpt": autoencoder}}
     representation = build_representation(config)
     vocab = LabelVocab(config["vocab"])
-    denoiser = build_denoiser(config, representation, vocab)
+    try:
+        tokenizer = build_tokenizer(config)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    denoiser = build_denoiser(config, representation, vocab, tokenizer)
     try:
         missing, unexpected = denoiser.load_state_dict(state, strict=False)
     except RuntimeError as e:  # shapes of another model
@@ -324,7 +512,9 @@ def _from_parts(
     )
     if bad is not None:
         raise ConfigError(f"{where}: weight {bad} holds NaN or inf")
-    return Pipeline(denoiser, representation, vocab, config, device)
+    pipe = Pipeline(denoiser, representation, vocab, config, device)
+    pipe.tokenizer = tokenizer
+    return pipe
 
 
 def load_checkpoint(

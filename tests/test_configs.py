@@ -73,6 +73,23 @@ def test_models_instantiate(option):
     assert sum(p.numel() for p in net.parameters()) > 1e6
 
 
+@pytest.mark.parametrize("option", GROUPS["text"])
+def test_text_configs_build_a_tokenizer_and_an_encoder(option):
+    cfg = compose(
+        "train", [f"text={option}", *(["text.path=/models/t5"] if option == "hf" else [])]
+    )
+    OmegaConf.resolve(cfg)
+    assert cfg.data.text_column == cfg.text.column == "caption" and "text" in cfg.resume_parts
+    assert OmegaConf.to_container(cfg.data.tokenizer) == OmegaConf.to_container(cfg.text.tokenizer)
+    if option == "hf":  # needs a local model folder: checked in tests/nn/test_text.py
+        assert cfg.text.tokenizer.path == "/models/t5"
+        return
+    tokenizer = instantiate(cfg.data.tokenizer)(["a soft bell", "a loud kick"])
+    encoder = instantiate(cfg.text.encoder)(tokenizer=tokenizer)
+    net = instantiate(cfg.model)(in_channels=80, label_sizes={}, text_encoder=encoder)
+    assert net.cross_attention_levels == list(cfg.model.attention_levels)
+
+
 @pytest.mark.parametrize("option", GROUPS["sampler"])
 def test_samplers_exist(option):
     from audiodiff.sampling.solvers import SAMPLERS

@@ -19,6 +19,7 @@ class Options:
     max_seconds: float
     pitch_low: int
     pitch_high: int
+    captions: str = "fixed"
     overwrite: bool = False
 
 
@@ -31,6 +32,7 @@ def run(cfg: DictConfig) -> None:
         max_seconds=cfg.max_seconds,
         pitch_low=cfg.pitch_low,
         pitch_high=cfg.pitch_high,
+        captions=cfg.captions,
     )
     out = build_synth(cfg.out, spec, overwrite=cfg.overwrite)
     print(f"synth set: {spec.n} clips at {spec.sample_rate} Hz in {out} (metadata.csv)")

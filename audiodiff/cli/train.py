@@ -115,11 +115,16 @@ def _fit(cfg: DictConfig) -> None:
         read_checkpoint(cfg.ckpt_path)  # one line for a missing, broken or unsafe file
     if cfg.data.get("vocab_path") is None:  # the run keeps its label ids; the data is not touched
         cfg.data.vocab_path = str(Path(cfg.run_dir) / "vocab.json")
+    if cfg.data.get("text_column") and cfg.data.get("tokenizer_path") is None:
+        cfg.data.tokenizer_path = str(Path(cfg.run_dir) / "tokenizer.json")  # word ids, too
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
     config = OmegaConf.to_container(cfg, resolve=True)
     config["vocab"] = datamodule.vocab.to_dict()
+    tokenizer = getattr(datamodule, "tokenizer", None)
+    if tokenizer is not None:  # a text model: the checkpoint encodes prompts as it trained
+        config["tokenizer"] = tokenizer.to_dict()
     module, summary = instantiate(cfg.task)(config, datamodule)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     loggers = [instantiate(c) for c in cfg.loggers.values() if c is not None]

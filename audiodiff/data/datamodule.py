@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,10 @@ from audiodiff.data.sampler import ResumableLoader
 from audiodiff.data.synth import SynthSpec, ensure_synth
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.errors import ConfigError
+from audiodiff.fileio import write_text
+from audiodiff.nn.text import TextTokenizer, Tokenizer
+
+TokenizerFactory = Callable[..., TextTokenizer]  # (captions, base=None) -> tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,11 @@ class AudioDataModule(L.LightningDataModule):
     ``seed`` and the epoch, so a resumed run sees the batches an uninterrupted one sees.
     With ``timing`` items also carry the crop's ``seconds_start`` and the file's
     ``seconds_total`` (for a ``model.timing`` net; ``AudioFolder``).
+    With ``text_column`` (a metadata column of captions, e.g. "caption") items also carry
+    ``text`` token ids: ``tokenizer(train_captions, base=saved)`` builds the tokenizer from the
+    TRAINING split's captions (default ``Tokenizer.build``); with ``tokenizer_path`` it is
+    read from and saved to that file, as the vocabulary (``audiodiff train`` keeps it in the
+    run folder). ``self.tokenizer`` is the result.
     """
 
     def __init__(
@@ -53,6 +63,9 @@ class AudioDataModule(L.LightningDataModule):
         seed: int = 0,
         degrade: Any = None,
         timing: bool = False,
+        text_column: str | None = None,
+        tokenizer: TokenizerFactory | None = None,
+        tokenizer_path: str | None = None,
     ) -> None:
         super().__init__()
         if segment_seconds <= 0:
@@ -87,6 +100,10 @@ class AudioDataModule(L.LightningDataModule):
         self.vocab_path = Path(vocab_path) if vocab_path else None
         self.seed = seed
         self.timing = bool(timing)
+        self.text_column = text_column or None
+        self.tokenizer_factory = tokenizer or Tokenizer.build
+        self.tokenizer_path = Path(tokenizer_path) if tokenizer_path else None
+        self.tokenizer: TextTokenizer | None = None
         self.degrade = degrade  # an operator or {task: operator}: serves (clean, degraded)
         self.vocab: LabelVocab | None = None
         self.train_set: AudioFolder | None = None
@@ -122,6 +139,8 @@ class AudioDataModule(L.LightningDataModule):
         if self.vocab_path is not None and self.vocab != base:
             self.vocab.save(self.vocab_path)
         train, val = split_records(records, self.root, self.val_fraction, self.split_seed)
+        if self.text_column is not None:
+            self.tokenizer = self._tokenizer(train)
         common = dict(
             vocab=self.vocab,
             sample_rate=self.sample_rate,
@@ -130,11 +149,38 @@ class AudioDataModule(L.LightningDataModule):
             representation=self.representation,
             cache_dir=self.cache_dir,
             timing=self.timing,
+            tokenizer=self.tokenizer,
+            text_column=self.text_column or "caption",
         )
         self.train_set = self._degraded(AudioFolder(train, random_crop=True, **common))
         self.val_set = (
             self._degraded(AudioFolder(val, random_crop=False, **common)) if val else None
         )
+
+    def _tokenizer(self, train: list[dict[str, str]]) -> TextTokenizer:
+        """The tokenizer of the training captions (the saved one's ids kept), saved if new."""
+        column = self.text_column
+        if not any(column in r for r in train):
+            raise ConfigError(f"text column '{column}' is not a metadata column of this dataset")
+        captions = [r.get(column) or "" for r in train]
+        saved = self.tokenizer_path is not None and self.tokenizer_path.is_file()
+        base = _load_tokenizer(self.tokenizer_path) if saved else None
+        tokenizer = self.tokenizer_factory(captions, base=base)
+        if not isinstance(tokenizer, TextTokenizer):
+            raise ConfigError(f"data.tokenizer built a {type(tokenizer).__name__}, not a tokenizer")
+        full = int((tokenizer.encode(captions)[:, -1] != 0).sum()) if captions else 0
+        if full:
+            log.warning(
+                "%d of %d training captions fill all %d tokens (longer ones are cut; raise "
+                "text.tokenizer.max_tokens)",
+                full,
+                len(captions),
+                tokenizer.max_tokens,
+            )
+        changed = base is None or base.to_dict() != tokenizer.to_dict()
+        if self.tokenizer_path is not None and changed:
+            write_text(self.tokenizer_path, json.dumps(tokenizer.to_dict(), indent=1) + "\n")
+        return tokenizer
 
     def _degraded(self, folder: AudioFolder) -> AudioFolder | DegradedFolder:
         if self.degrade is None:
@@ -162,3 +208,14 @@ class AudioDataModule(L.LightningDataModule):
     def val_dataloader(self) -> ResumableLoader | list:
         self.setup()
         return self._loader(self.val_set, shuffle=False) if self.val_set else []
+
+
+def _load_tokenizer(path: Path) -> TextTokenizer:
+    """A tokenizer file written by ``AudioDataModule`` (its ``to_dict()`` as JSON)."""
+    from audiodiff.build import tokenizer_from_dict
+
+    try:
+        node = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{path}: not a tokenizer file ({type(e).__name__})") from None
+    return tokenizer_from_dict(node, str(path))

@@ -15,6 +15,7 @@ from audiodiff.audio.representation import Representation
 from audiodiff.data.cache import FeatureCache, namespace
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.errors import AudioFileError, ConfigError, EmptyAudioError
+from audiodiff.nn.text import TextTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class AudioFolder(Dataset):
     from the start, so it is the same every epoch. With ``timing`` "cond" also holds
     ``seconds_start`` (where the crop starts in its file) and ``seconds_total`` (the file's
     real length, padding not counted), float tensors in seconds (``audiodiff.nn.timing``).
+    With a ``tokenizer`` "cond" also holds ``text``: the ``text_column`` of the record (its
+    caption; empty when missing) as token ids [max_tokens] (``audiodiff.nn.text``).
     A file that fails to load mid-epoch is counted in ``failures``, logged once, and replaced
     by the next clip.
     """
@@ -73,6 +76,8 @@ class AudioFolder(Dataset):
         representation: Representation | None = None,
         cache_dir: str | Path | None = None,
         timing: bool = False,
+        tokenizer: TextTokenizer | None = None,
+        text_column: str = "caption",
     ) -> None:
         if not records:
             raise ConfigError("dataset is empty: no readable clips")
@@ -89,6 +94,8 @@ class AudioFolder(Dataset):
         self.loudness_db = loudness_db
         self.representation = representation
         self.timing = timing
+        self.tokenizer = tokenizer
+        self.text_column = text_column
         self.durations: dict[str, float] = {}  # seconds of each file read so far
         self.cache = None
         if representation is not None and cache_dir is not None:
@@ -135,6 +142,8 @@ class AudioFolder(Dataset):
             label: torch.tensor(self.vocab.encode(label, record.get(label)), dtype=torch.long)
             for label in self.vocab.labels
         }
+        if self.tokenizer is not None:
+            cond["text"] = self.tokenizer.encode([record.get(self.text_column) or ""])[0]
         item: dict = {"cond": cond, "index": index}
         if self.representation is None:
             wav = self._load(record["path"])

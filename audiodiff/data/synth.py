@@ -6,6 +6,11 @@ Layout written by ``build_synth``::
     out_dir/<instrument>/<index:05d>.wav   16-bit mono WAV at spec.sample_rate
     out_dir/synth.json                     the spec (and generator version)
     out_dir/metadata.csv                   path,instrument,pitch,velocity,caption,duration
+
+``captions="fixed"`` (the default) writes one caption per clip ("A loud plucked string playing
+C4 (MIDI 60)."); "train" and "held_out" draw it from the caption grammar's training or held-out
+phrasings (``audiodiff.data.captions``, docs/text.md), from a seed of its own: the audio and
+the other columns are the same whichever is chosen.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 from rich.progress import Progress
 
 from audiodiff.audio.io import save
+from audiodiff.data.captions import SPLITS, describe, dynamics, note_name
 from audiodiff.data.instruments import INSTRUMENTS
 from audiodiff.errors import ConfigError
 from audiodiff.fileio import write_text
@@ -30,7 +36,8 @@ from audiodiff.fileio import write_text
 # Bump when the generators change so that old folders are not silently reused.
 SYNTH_VERSION = 1
 COLUMNS = ("path", "instrument", "pitch", "velocity", "caption", "duration")
-_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+CAPTIONS = ("fixed", *SPLITS)  # SynthSpec.captions
+_CAPTION_STREAM = 1  # the caption's seed is (seed, index, 1): the audio's draws are untouched
 
 
 @dataclass
@@ -45,6 +52,7 @@ class SynthSpec:
     pitch_low: int = 48
     pitch_high: int = 72
     instruments: tuple[str, ...] = field(default_factory=lambda: tuple(INSTRUMENTS))
+    captions: str = "fixed"  # or "train" / "held_out": phrasings of the caption grammar
 
     def __post_init__(self) -> None:
         self.instruments = tuple(self.instruments)
@@ -60,6 +68,10 @@ class SynthSpec:
             raise ConfigError(f"synth needs 0.1 <= min_seconds <= max_seconds, got {self}")
         if not 0 <= self.pitch_low <= self.pitch_high <= 127:
             raise ConfigError(f"synth needs 0 <= pitch_low <= pitch_high <= 127, got {self}")
+        if self.captions not in CAPTIONS:
+            raise ConfigError(
+                f"synth captions must be one of {', '.join(CAPTIONS)}, got {self.captions!r}"
+            )
         if midi_to_hz(self.pitch_high) >= self.sample_rate / 4:
             raise ConfigError(
                 f"synth pitch_high {self.pitch_high} is too high for sample_rate"
@@ -67,24 +79,16 @@ class SynthSpec:
             )
 
     def to_json(self) -> dict[str, Any]:
-        """The spec as written to synth.json (with the generator version)."""
-        return {**dataclasses.asdict(self), "instruments": list(self.instruments)} | {
-            "version": SYNTH_VERSION
-        }
-
-
-def note_name(midi: int) -> str:
-    """MIDI note number -> scientific pitch name, e.g. 60 -> 'C4', 69 -> 'A4'."""
-    return f"{_NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
+        """The spec as written to synth.json (with the generator version); ``captions`` only
+        when not "fixed", so a folder built before that field existed still matches."""
+        spec = {**dataclasses.asdict(self), "instruments": list(self.instruments)}
+        if self.captions == "fixed":
+            del spec["captions"]
+        return spec | {"version": SYNTH_VERSION}
 
 
 def midi_to_hz(midi: float) -> float:
     return 440.0 * 2.0 ** ((midi - 69) / 12)
-
-
-def dynamics(velocity: int) -> str:
-    """Velocity -> 'soft' (< 70), 'medium' (< 100) or 'loud'."""
-    return "soft" if velocity < 70 else "medium" if velocity < 100 else "loud"
 
 
 def caption(instrument: str, pitch: int | None, velocity: int) -> str:
@@ -98,7 +102,8 @@ def caption(instrument: str, pitch: int | None, velocity: int) -> str:
 def make_clip(spec: SynthSpec, index: int) -> tuple[np.ndarray, dict[str, Any]]:
     """Clip ``index``: (wav float32 [N], meta {instrument, pitch, velocity, caption}).
 
-    Deterministic in (spec.seed, index); the instrument cycles through spec.instruments.
+    Deterministic in (spec.seed, index); the instrument cycles through spec.instruments. The
+    caption follows ``spec.captions`` (the wav and the labels do not depend on it).
     """
     rng = np.random.default_rng([spec.seed, index])
     inst = INSTRUMENTS[spec.instruments[index % len(spec.instruments)]]
@@ -112,7 +117,11 @@ def make_clip(spec: SynthSpec, index: int) -> tuple[np.ndarray, dict[str, Any]]:
         "instrument": inst.name,
         "pitch": pitch_or_none,
         "velocity": velocity,
-        "caption": caption(inst.name, pitch_or_none, velocity),
+        "caption": caption(inst.name, pitch_or_none, velocity)
+        if spec.captions == "fixed"
+        else describe(
+            inst.name, pitch_or_none, velocity, [spec.seed, index, _CAPTION_STREAM], spec.captions
+        ),
     }
     return wav, meta
 

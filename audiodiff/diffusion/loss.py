@@ -26,8 +26,11 @@ def drop_labels(
 
     Number conditions (float [B], e.g. a timing model's seconds_start / seconds_total) drop
     with the labels, in the same draw, to NaN: the null value their embedding reads
-    (``audiodiff.nn.timing``). Other tensors (an observation) drop to 0, as before."""
-    # cond: {name: [B] long or [B] float} -> the same; one Bernoulli(p) draw per example
+    (``audiodiff.nn.timing``). Token ids (long [B, L], a text model's ``text``) drop to all
+    0, the empty prompt (``audiodiff.nn.text``). Other tensors (an observation) drop to 0, as
+    before."""
+    # cond: {name: [B] long or [B] float, text: [B, L] long} -> the same; one Bernoulli(p)
+    # draw per example
     if cond is None:
         return None
     cond = dict(cond)
@@ -92,7 +95,8 @@ class EDMLoss:
 
     sigma ~ LogNormal(p_mean, p_std) per example; the squared error is averaged over the
     non-batch elements, weighted, then averaged over the batch. With probability
-    ``cond_dropout`` all labels of an example are replaced by the null id during training.
+    ``cond_dropout`` all labels of an example are replaced by the null id during training
+    (its prompt, if any, by the empty prompt: ``drop_labels``).
     """
 
     def __init__(

@@ -1,6 +1,7 @@
 """1-D U-Net building blocks: residual, attention and resampling blocks (Dhariwal & Nichol 2021).
 
-Every block maps ``x [B, C, T]``; residual blocks also read the conditioning ``emb [B, E]``.
+Every block maps ``x [B, C, T]``; residual blocks also read the conditioning ``emb [B, E]``,
+cross-attention blocks the text tokens ``[B, L, D]`` and their mask ``[B, L]``.
 """
 
 from __future__ import annotations
@@ -75,6 +76,39 @@ class AttentionBlock(nn.Module):
         return x + self.proj(h.transpose(-1, -2).reshape(b, c, t))
 
 
+class CrossAttentionBlock(nn.Module):
+    """Pre-norm multi-head attention from x over text tokens, residual, zero-initialised output
+    projection (the cross-attention of latent diffusion, Rombach et al. 2022, sec. 3.3).
+
+    Queries from x, keys and values from the LayerNorm'ed tokens; padding is masked out. A row
+    with no tokens (the empty prompt) adds exactly nothing: x is returned as it is.
+    """
+
+    def __init__(self, channels: int, context_dim: int, num_heads: int = 4) -> None:
+        super().__init__()
+        if num_heads < 1 or channels % num_heads:
+            raise ValueError(f"num_heads ({num_heads}) must divide channels ({channels})")
+        self.num_heads = num_heads
+        self.norm = group_norm(channels)
+        self.q = nn.Conv1d(channels, channels, 1)
+        self.context_norm = nn.LayerNorm(context_dim)
+        self.kv = nn.Linear(context_dim, 2 * channels)
+        self.proj = zero_(nn.Conv1d(channels, channels, 1))
+
+    def forward(self, x: Tensor, tokens: Tensor, mask: Tensor) -> Tensor:
+        # x: [B, C, T], tokens: [B, L, D], mask: [B, L] bool -> [B, C, T]
+        b, c, t = x.shape
+        h, length = self.num_heads, tokens.shape[1]
+        q = self.q(self.norm(x)).reshape(b, h, c // h, t).transpose(-1, -2)  # [B, H, T, c/H]
+        kv = self.kv(self.context_norm(tokens.to(x.dtype))).reshape(b, length, 2, h, c // h)
+        k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, H, L, c/H]
+        any_token = mask.any(1)  # [B]
+        keys = (mask | ~any_token[:, None])[:, None, None, :]  # no NaN for an empty row
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=keys)  # [B, H, T, c/H]
+        out = self.proj(out.transpose(-1, -2).reshape(b, c, t))
+        return x + out * any_token[:, None, None].to(out.dtype)
+
+
 class Downsample(nn.Module):
     """Halve T with a stride-2 conv (T must be even)."""
 
@@ -100,10 +134,20 @@ class Upsample(nn.Module):
 
 
 class EmbedSequential(nn.Sequential):
-    """A sequence of blocks; the residual blocks among them also get ``emb``."""
+    """A sequence of blocks; the residual blocks among them also get ``emb``, the
+    cross-attention blocks ``text`` = (tokens, mask)."""
 
-    def forward(self, x: Tensor, emb: Tensor) -> Tensor:  # type: ignore[override]
-        # x: [B, C, T], emb: [B, E] -> [B, C', T']
+    def forward(  # type: ignore[override]
+        self, x: Tensor, emb: Tensor, text: tuple[Tensor, Tensor] | None = None
+    ) -> Tensor:
+        # x: [B, C, T], emb: [B, E], text: ([B, L, D], [B, L]) -> [B, C', T']
         for block in self:
-            x = block(x, emb) if isinstance(block, ResBlock) else block(x)
+            if isinstance(block, ResBlock):
+                x = block(x, emb)
+            elif isinstance(block, CrossAttentionBlock):
+                if text is None:
+                    raise ValueError("a cross-attention block needs the text tokens")
+                x = block(x, *text)
+            else:
+                x = block(x)
         return x

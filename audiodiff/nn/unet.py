@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from audiodiff.nn.blocks import (
     AttentionBlock,
+    CrossAttentionBlock,
     Downsample,
     EmbedSequential,
     ResBlock,
@@ -24,6 +25,7 @@ from audiodiff.nn.blocks import (
 )
 from audiodiff.nn.embedding import LabelEmbedding, NoiseEmbedding
 from audiodiff.nn.observation import make_head
+from audiodiff.nn.text import PAD_ID, PooledText, TextEncoder
 from audiodiff.nn.timing import TIMING_KEYS, TimingEmbedding
 
 
@@ -41,10 +43,16 @@ class UNet1d(nn.Module):
     With ``timing`` the net also reads ``cond["seconds_start"]`` and ``cond["seconds_total"]``
     ([B] float seconds; NaN or missing = null), embedded and added to the noise embedding
     (``audiodiff.nn.timing``); without it those keys are refused.
+    With a ``text_encoder`` the net also reads ``cond["text"]`` ([B, L] token ids, 0 = pad; a
+    missing one or an all-zero row is the empty prompt): the encoder's tokens are
+    cross-attended at ``cross_attention_levels`` (default: the ``attention_levels``; after
+    each self-attention, and in the bottleneck when the coarsest level is one of them) and
+    their masked mean, through an MLP, is added to the noise embedding (``audiodiff.nn.text``).
     The output convolution starts at zero, so an untrained net returns exactly 0.
     """
 
     OBSERVATION = "obs"  # the cond key of the observation
+    TEXT = "text"  # the cond key of the token ids
 
     def __init__(
         self,
@@ -61,6 +69,8 @@ class UNet1d(nn.Module):
         obs_channels: int = 0,
         obs_head: str = "none",
         timing: bool = False,
+        text_encoder: TextEncoder | None = None,
+        cross_attention_levels: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         mults = tuple(int(m) for m in channel_mults)
@@ -80,6 +90,17 @@ class UNet1d(nn.Module):
         if not attn <= set(range(len(mults))):
             raise ValueError(
                 f"attention_levels {sorted(attn)} must be level indices in [0, {len(mults) - 1}]"
+            )
+        if cross_attention_levels is None:
+            cross = attn if text_encoder is not None else set()
+        else:
+            cross = {int(level) for level in cross_attention_levels}
+        if cross and text_encoder is None:
+            raise ValueError("cross_attention_levels need a text encoder (text=...)")
+        if not cross <= set(range(len(mults))):
+            raise ValueError(
+                f"cross_attention_levels {sorted(cross)} must be level indices in "
+                f"[0, {len(mults) - 1}]"
             )
         self.in_channels = in_channels
         self.obs_channels = obs_channels
@@ -102,6 +123,11 @@ class UNet1d(nn.Module):
         self.timing_embedding = (
             TimingEmbedding(channels + channels % 2, emb_dim) if timing else None
         )
+        if text_encoder is not None and self.TEXT in (label_sizes or {}):
+            raise ValueError(f"label {self.TEXT!r} clashes with the text condition")
+        self.text_encoder = text_encoder
+        self.text_pool = PooledText(text_encoder.dim, emb_dim) if text_encoder is not None else None
+        self.cross_attention_levels = sorted(cross)
         self.input_conv = nn.Conv1d(
             in_channels + obs_channels + head_channels, channels, 3, padding=1
         )
@@ -109,8 +135,11 @@ class UNet1d(nn.Module):
         def res(c_in: int, c_out: int) -> ResBlock:
             return ResBlock(c_in, c_out, emb_dim, dropout)
 
-        def attention(c: int) -> list[nn.Module]:
-            return [AttentionBlock(c, num_heads)]
+        def attention(c: int, level: int) -> list[nn.Module]:
+            blocks: list[nn.Module] = [AttentionBlock(c, num_heads)] if level in attn else []
+            if level in cross:
+                blocks.append(CrossAttentionBlock(c, text_encoder.dim, num_heads))
+            return blocks
 
         ch = channels
         skips = [ch]
@@ -119,7 +148,7 @@ class UNet1d(nn.Module):
             for _ in range(num_res_blocks):
                 layers: list[nn.Module] = [res(ch, mult * channels)]
                 ch = mult * channels
-                layers += attention(ch) if level in attn else []
+                layers += attention(ch, level)
                 self.down.append(EmbedSequential(*layers))
                 skips.append(ch)
             if level < len(mults) - 1:
@@ -127,16 +156,14 @@ class UNet1d(nn.Module):
                 skips.append(ch)
 
         coarsest = len(mults) - 1
-        self.mid = EmbedSequential(
-            res(ch, ch), *(attention(ch) if coarsest in attn else []), res(ch, ch)
-        )
+        self.mid = EmbedSequential(res(ch, ch), *attention(ch, coarsest), res(ch, ch))
 
         self.up = nn.ModuleList()
         for level, mult in reversed(list(enumerate(mults))):
             for i in range(num_res_blocks + 1):
                 layers = [res(ch + skips.pop(), mult * channels)]
                 ch = mult * channels
-                layers += attention(ch) if level in attn else []
+                layers += attention(ch, level)
                 if level > 0 and i == num_res_blocks:
                     layers.append(Upsample(ch))
                 self.up.append(EmbedSequential(*layers))
@@ -150,8 +177,8 @@ class UNet1d(nn.Module):
     def forward(
         self, x: Tensor, noise_level: Tensor, cond: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        # x: [B, C, T], noise_level: [B] or [], cond: {label: [B] ids, seconds_*: [B] float}
-        # -> [B, C_out, T]
+        # x: [B, C, T], noise_level: [B] or [], cond: {label: [B] ids, seconds_*: [B] float,
+        # text: [B, L] ids} -> [B, C_out, T]
         if x.ndim != 3 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must be [B, {self.in_channels}, T], got {list(x.shape)}")
         b, _, t = x.shape
@@ -163,14 +190,22 @@ class UNet1d(nn.Module):
                 f"noise_level must be [{b}] or a scalar, got {list(noise_level.shape)}"
             )
         numbers = TIMING_KEYS if self.timing_embedding is not None else ()
+        text_key = (self.TEXT,) if self.text_encoder is not None else ()
         labels = {
-            k: v for k, v in (cond or {}).items() if k != self.OBSERVATION and k not in numbers
+            k: v
+            for k, v in (cond or {}).items()
+            if k != self.OBSERVATION and k not in numbers and k not in text_key
         }
         if not numbers and (set(TIMING_KEYS) & set(labels)) - set(self.label_embedding.sizes):
             raise ValueError("cond has seconds_start/seconds_total, but this net has no timing")
+        if not text_key and self.TEXT in labels and self.TEXT not in self.label_embedding.sizes:
+            raise ValueError("cond has text, but this net has no text encoder")
         emb = self.noise_embedding(noise_level) + self.label_embedding(labels, b, x.device)
         if self.timing_embedding is not None:
             emb = emb + self.timing_embedding(cond, b, x.device)
+        text = self._text(cond, b, x.device) if self.text_encoder is not None else None
+        if text is not None:
+            emb = emb + self.text_pool(*text).to(emb.dtype)
 
         obs = self._observation(cond, x) if self.obs_channels else None
         h = x if obs is None else torch.cat([x, obs], dim=1)
@@ -180,16 +215,27 @@ class UNet1d(nn.Module):
         h = self.input_conv(h)
         skips = [h]
         for block in self.down:
-            h = block(h, emb)
+            h = block(h, emb, text)
             skips.append(h)
-        h = self.mid(h, emb)
+        h = self.mid(h, emb, text)
         for block in self.up:
-            h = block(torch.cat([h, skips.pop()], dim=1), emb)
+            h = block(torch.cat([h, skips.pop()], dim=1), emb, text)
         out = self.out(h)[..., :t]
         if self.obs_head:
             c = self.out_channels
             return self.obs_head.apply(out[:, :c], out[:, c:], obs)
         return out
+
+    def _text(
+        self, cond: Mapping[str, Tensor] | None, b: int, device: torch.device
+    ) -> tuple[Tensor, Tensor]:
+        # -> tokens [B, L, D], mask [B, L]; a missing cond["text"] is the empty prompt
+        ids = (cond or {}).get(self.TEXT)
+        if ids is None:
+            ids = torch.full((b, 1), PAD_ID, dtype=torch.long, device=device)
+        elif isinstance(ids, Tensor) and ids.ndim >= 1 and ids.shape[0] != b:
+            raise ValueError(f"cond['text'] must be [{b}, L], got {list(ids.shape)}")
+        return self.text_encoder(ids.to(device))
 
     def _observation(self, cond: Mapping[str, Tensor] | None, x: Tensor) -> Tensor:
         # -> [B, obs_channels, T]

@@ -9,6 +9,8 @@ consistency). They act on whatever tensor the posterior wrapper hands them: a wa
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from typing import Protocol
 
 import torch
@@ -43,6 +45,28 @@ class KnownSamples:
 
     def project(self, signal: Tensor) -> Tensor:
         return self.weight * self.y + (1 - self.weight) * signal
+
+
+def known_outside(
+    spans: Iterable[tuple[float, float]],
+    length: int,
+    rate: float,
+    *,
+    margin: float = 0.0,
+    outward: bool = False,
+) -> Tensor:
+    """bool [length]: False inside each span [start, end) of seconds, True elsewhere: the
+    mask of a ``KnownSamples``. ``rate`` entries a second along the last axis: samples
+    (``rate`` = sample rate) or representation frames (``rate`` = frame rate). Span edges are
+    rounded to the nearest entry, or with ``outward`` widened to every entry the span
+    touches (a frame covering part of a span is unknown), and ``margin`` seconds more.
+    """
+    known = torch.ones(length, dtype=torch.bool)
+    for start, end in spans:
+        a, b = (float(start) - margin) * rate, (float(end) + margin) * rate
+        a, b = (math.floor(a + 1e-9), math.ceil(b - 1e-9)) if outward else (round(a), round(b))
+        known[max(0, a) : max(0, min(length, b))] = False
+    return known
 
 
 def _faded(mask: Tensor, fade: int) -> Tensor:

@@ -30,7 +30,13 @@ from audiodiff.audio.loudness import level_gain
 from audiodiff.errors import ConfigError
 from audiodiff.generation import sample, seeded_noise
 from audiodiff.restore.chunking import process_in_chunks
-from audiodiff.restore.operators import Clipped, KnownSamples, LowBand, Observation
+from audiodiff.restore.operators import (
+    Clipped,
+    KnownSamples,
+    LowBand,
+    Observation,
+    known_outside,
+)
 from audiodiff.restore.posterior import data_consistency, reconstruction_guidance
 
 TASKS = ("denoise", "declip", "bandwidth", "inpaint")
@@ -84,10 +90,8 @@ class RestoreOptions:
         exact zeros at least ``min_gap_seconds`` long)."""
         if self.gaps is None:
             return ~zero_runs(y[None], round(self.min_gap_seconds * sample_rate))[0]
-        known = torch.ones_like(y, dtype=torch.bool)
-        for start, end in self.gaps:
-            known[..., round(float(start) * sample_rate) : round(float(end) * sample_rate)] = False
-        return known
+        known = known_outside(self.gaps, y.shape[-1], sample_rate)
+        return known.to(y.device).expand_as(y).clone()
 
 
 def observation_for(

@@ -1,4 +1,5 @@
-"""Classifier-free guidance as a denoiser wrapper (Ho & Salimans 2022)."""
+"""Classifier-free guidance as a denoiser wrapper (Ho & Salimans 2022), with negative labels,
+CFG rescale (Lin et al. 2024) and a guidance interval (Kynkaanniemi et al. 2024)."""
 
 from __future__ import annotations
 
@@ -37,8 +38,28 @@ def _negative(cond: Mapping[str, Tensor], negative: Mapping[str, Tensor] | None)
     return out
 
 
+def rescaled(guided: Tensor, conditional: Tensor, phi: float) -> Tensor:
+    """phi * guided * std(cond) / std(guided) + (1 - phi) * guided, std per sample (Lin et al.
+    2024, "Common Diffusion Noise Schedules and Sample Steps are Flawed", sec. 3.4, eqs. 15-16,
+    in x0 form)."""
+    # guided, conditional: [B, ...] -> [B, ...]
+    dims = tuple(range(1, guided.ndim))
+    ratio = conditional.std(dims, keepdim=True) / guided.std(dims, keepdim=True).clamp_min(1e-12)
+    return phi * guided * ratio + (1 - phi) * guided
+
+
+def _inside(sigma: Tensor | float, interval: tuple[float, float], batch: int, like: Tensor):
+    """bool [B]: whether each row's sigma lies in [lo, hi]."""
+    s = torch.as_tensor(sigma, device=like.device).reshape(-1).expand(batch)
+    return (s >= interval[0]) & (s <= interval[1])
+
+
 def classifier_free_guidance(
-    denoiser: Denoiser, scale: float, negative_cond: Mapping[str, Tensor] | None = None
+    denoiser: Denoiser,
+    scale: float,
+    negative_cond: Mapping[str, Tensor] | None = None,
+    rescale: float = 0.0,
+    interval: tuple[float, float] | None = None,
 ) -> Denoiser:
     """D_neg + scale (D_cond - D_neg) as a denoiser (Ho & Salimans 2022, eq. 6, in x0 form).
 
@@ -46,9 +67,20 @@ def classifier_free_guidance(
     id 0; numbers such as seconds_start get NaN, their null). Both passes run as one denoiser
     call on a batch of 2B. scale = 1 returns ``denoiser`` itself (exactly the conditional
     output); a call with cond None (or {}) is unguided.
+
+    ``rescale`` = phi > 0 mixes in the guided estimate rescaled to the per-sample std of
+    D_cond (``rescaled``; phi = 0 is plain CFG, exactly). ``interval`` = (lo, hi) guides only
+    where lo <= sigma <= hi (Kynkaanniemi et al. 2024, "Applying Guidance in a Limited
+    Interval Improves Sample and Distribution Quality", eq. 3); outside it the result is
+    D_cond from one pass of batch B.
     """
     if scale == 1:
         return denoiser
+    if interval is not None:
+        lo, hi = (float(v) for v in interval)
+        if not 0 <= lo <= hi:
+            raise ValueError(f"guidance interval needs 0 <= lo <= hi, got {list(interval)}")
+        interval = (lo, hi)
 
     def guided(
         x: Tensor, sigma: Tensor | float, cond: Mapping[str, Tensor] | None = None
@@ -56,11 +88,20 @@ def classifier_free_guidance(
         # x: [B, ...], sigma: [B] or scalar, cond: {name: [B] long} -> x0_hat: [B, ...]
         if not cond:  # None or no labels: nothing to guide on
             return denoiser(x, sigma, cond)
+        inside = None if interval is None else _inside(sigma, interval, x.shape[0], x)
+        if inside is not None and not inside.any():
+            return denoiser(x, sigma, cond)  # outside the interval: the conditional, one pass
         neg = _negative(cond, negative_cond)
+        sigma2 = sigma
         if isinstance(sigma, Tensor) and sigma.ndim > 0 and sigma.numel() == x.shape[0]:
-            sigma = sigma.reshape(-1).repeat(2)  # [2B]; a scalar sigma broadcasts as it is
+            sigma2 = sigma.reshape(-1).repeat(2)  # [2B]; a scalar sigma broadcasts as it is
         both = {name: torch.cat([ids, neg[name]]) for name, ids in cond.items()}  # [2B]
-        d_cond, d_neg = denoiser(torch.cat([x, x]), sigma, both).chunk(2)
-        return d_neg + scale * (d_cond - d_neg)
+        d_cond, d_neg = denoiser(torch.cat([x, x]), sigma2, both).chunk(2)
+        out = d_neg + scale * (d_cond - d_neg)
+        if rescale:
+            out = rescaled(out, d_cond, rescale)
+        if inside is not None and not inside.all():  # rows outside keep the conditional
+            out = torch.where(inside.view(-1, *([1] * (x.ndim - 1))), out, d_cond)
+        return out
 
     return guided

@@ -84,3 +84,46 @@ def test_guided_denoiser_drives_a_solver():
     x = sigmas[0] * torch.randn(B, 2, 5, dtype=torch.float64)
     out = sample_dpmpp_2m(classifier_free_guidance(den, 3.0), x, sigmas, cond=cond)
     assert out.shape == x.shape and den.batches == [2 * B] * 4
+
+
+def test_rescale_zero_is_plain_cfg_exactly():
+    den, (x, sigma, cond) = FakeDenoiser(), _inputs()
+    plain = classifier_free_guidance(den, 3.0)(x, sigma, cond)
+    assert torch.equal(classifier_free_guidance(den, 3.0, rescale=0.0)(x, sigma, cond), plain)
+
+
+def test_rescale_one_has_the_conditional_std_per_sample():
+    den, (x, sigma, cond) = FakeDenoiser(), _inputs()
+    out = classifier_free_guidance(den, 5.0, rescale=1.0)(x, sigma, cond)
+    d_c = den(x, sigma, cond)
+    torch.testing.assert_close(out.std((1, 2)), d_c.std((1, 2)))
+    plain = classifier_free_guidance(den, 5.0)(x, sigma, cond)
+    assert not torch.allclose(plain.std((1, 2)), d_c.std((1, 2)))  # CFG alone does not
+    half = classifier_free_guidance(den, 5.0, rescale=0.5)(x, sigma, cond)
+    ratio = (d_c.std((1, 2)) / plain.std((1, 2))).view(-1, 1, 1)
+    torch.testing.assert_close(half, 0.5 * plain * ratio + 0.5 * plain)  # Lin et al. eq. 16
+
+
+def test_outside_the_interval_is_the_conditional_denoiser_in_one_pass():
+    den, (x, _, cond) = FakeDenoiser(), _inputs()
+    guided = classifier_free_guidance(den, 3.0, interval=(0.5, 2.0))
+    for sigma in (torch.full((B,), 0.3, dtype=torch.float64), 4.0):
+        den.batches.clear()
+        out = guided(x, sigma, cond)
+        assert den.batches == [B]
+        assert torch.equal(out, den(x, sigma, cond))
+    den.batches.clear()
+    inside = guided(x, 1.0, cond)
+    assert den.batches == [2 * B]
+    torch.testing.assert_close(inside, classifier_free_guidance(den, 3.0)(x, 1.0, cond))
+
+
+def test_interval_per_row_guides_only_the_rows_inside():
+    den, (x, sigma, cond) = FakeDenoiser(), _inputs()  # sigma = [0.3, 1.0, 4.0]
+    out = classifier_free_guidance(den, 3.0, interval=(0.5, 2.0))(x, sigma, cond)
+    full = classifier_free_guidance(den, 3.0)(x, sigma, cond)
+    d_c = den(x, sigma, cond)
+    torch.testing.assert_close(out[1], full[1])
+    torch.testing.assert_close(out[[0, 2]], d_c[[0, 2]])
+    with pytest.raises(ValueError, match="lo <= hi"):
+        classifier_free_guidance(den, 3.0, interval=(2.0, 1.0))

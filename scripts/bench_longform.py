@@ -1,0 +1,199 @@
+"""Long-form and loop boundaries: can the window seams and the loop point be heard?
+
+    python scripts/bench_longform.py --ckpt outputs/demo/run/model --cond instrument=pad
+
+For one model, ``--n`` long-form clips (``generate_long``: windows of the training context,
+each sampled given the overlap it shares with the one before) and ``--n`` loops, for each
+``--cg-iters`` (0: data consistency on the kept frames; > 0: the Tweedie posterior). Two
+frame-to-frame changes of the decoded audio are measured: spectral flux
+(``bench_long_file.spectral_flux``: the rise in log magnitude) and mel distance (mean
+|log-mel[k + 1] - log-mel[k]| over the bins). For each, the mean over the frames within
+``--radius`` of every boundary (where kept frames meet new ones; the loop point, read on the
+loop rotated by half its length) against the mean over the frames inside the windows (all
+others), their ratio, and the percentile of the boundary mean among ``--draws`` means of as
+many frames drawn inside: near 50 where a boundary is not special, near 100 where it is.
+
+References: one-pass clips of the same lengths (the net is convolutional), measured at the
+same positions (not special there), and the same one-pass clip's ends joined as if it were a
+loop (what an unmatched loop point measures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from bench_long_file import spectral_flux
+from benchlib import machine, report
+
+import audiodiff
+from audiodiff.audio.mel import MelRepresentation
+from audiodiff.editing.longform import decode_long, generate_long, seams, window_sizes
+
+
+def mel_distance(wav: np.ndarray, sample_rate: int, hop: int = 256) -> np.ndarray:
+    """mean over bins of |L[:, k + 1] - L[:, k]|, L = log mel (80 bins, n_fft 1024, centred
+    frames): the change from frame k to k + 1, centred at sample (k + 0.5) hop. [N] -> [T - 1]."""
+    mel = MelRepresentation(sample_rate=sample_rate, hop_length=hop, mean=0.0, std=1.0)
+    logmel = mel.encode(torch.as_tensor(wav, dtype=torch.float32).view(1, 1, -1))[0]
+    return torch.diff(logmel, dim=1).abs().mean(0).numpy()
+
+
+MEASURES = {  # name -> (per-frame change of one clip, its hop in samples)
+    "flux": (lambda wav, sr: spectral_flux(wav, 512, 128), 128),
+    "mel": (lambda wav, sr: mel_distance(wav, sr, 256), 256),
+}
+
+
+def boundary_stats(
+    values: np.ndarray,
+    at: list[int],
+    others: list[int],
+    hop: int,
+    radius: int = 2,
+    draws: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """values [clips, K]: a change per frame pair (k, k + 1), centred at (k + 0.5) hop.
+    Frames within ``radius`` of a position in ``at`` (samples) against those within radius
+    of neither ``at`` nor ``others`` (other boundaries) nor the clip's edges."""
+    k = values.shape[1]
+    if not at:
+        return {"boundary": None, "inside": None, "ratio": None, "percentile": None, "count": 0}
+
+    def near(positions: list[int]) -> np.ndarray:
+        mask = np.zeros(k, bool)
+        centres = np.clip(np.round(np.asarray(positions) / hop - 0.5).astype(int), 0, k - 1)
+        for offset in range(-radius, radius + 1):
+            mask[np.clip(centres + offset, 0, k - 1)] = True
+        return mask
+
+    boundary = near(at)
+    inside = ~(boundary | near(others))
+    inside[: radius + 1] = inside[k - radius - 1 :] = False  # the clip's own edges
+    b, i = float(values[:, boundary].mean()), float(values[:, inside].mean())
+    pool = values[:, inside].reshape(-1)
+    rng = np.random.default_rng(seed)
+    null = pool[rng.integers(0, pool.size, size=(draws, int(boundary.sum()) * len(values)))]
+    return {
+        "boundary": round(b, 4),
+        "inside": round(i, 4),
+        "ratio": round(b / i, 4) if i > 0 else None,
+        "percentile": round(100 * float((null.mean(axis=1) < b).mean()), 1),
+        "count": len(at),
+    }
+
+
+def measure(wavs: torch.Tensor, sr: int, at: list[int], others: list[int], args) -> dict:
+    """Both measures of clips wavs [n, 1, N] at the boundaries ``at`` (samples)."""
+    out = {}
+    for name, (change, hop) in MEASURES.items():
+        values = np.stack([change(w[0].numpy(), sr) for w in wavs])
+        out[name] = boundary_stats(values, at, others, hop, args.radius, args.draws, args.seed)
+    return out
+
+
+def rolled(wavs: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Clips rotated by half their length, so the loop point (end -> start) sits at shift."""
+    shift = wavs.shape[-1] // 2
+    return torch.roll(wavs, shift, dims=-1), shift
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ckpt", type=Path, required=True)
+    parser.add_argument("--n", type=int, default=8, help="clips of each kind")
+    parser.add_argument("--seconds", type=float, help="long-form length; default 4 contexts")
+    parser.add_argument("--loop-seconds", type=float, help="loop length; default 2 contexts")
+    parser.add_argument("--overlap", type=float, help="default: a quarter of the context")
+    parser.add_argument("--cg-iters", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--cond", nargs="*", default=[], help="LABEL=VALUE ...")
+    parser.add_argument("--sampler")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--cfg-scale", type=float)
+    parser.add_argument("--radius", type=int, default=2, help="frames either side")
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--out", type=Path, default=Path("outputs/bench/longform.json"))
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pipe = audiodiff.load(args.ckpt, device=args.device)
+    cond = dict(c.split("=", 1) for c in args.cond) or None
+    context = float(pipe.config["data"]["segment_seconds"])
+    seconds = args.seconds or 4 * context
+    loop_seconds = args.loop_seconds or 2 * context
+    sampling = dict(sampler=args.sampler, steps=args.steps, cfg_scale=args.cfg_scale)
+    sr, hop = pipe.sample_rate, pipe.representation.hop_length
+    plans = {}
+    for name, length, loop in (("long", seconds, False), ("loop", loop_seconds, True)):
+        frames, width, shared = window_sizes(pipe, length, args.overlap, None, loop)
+        plans[name] = (length, loop, [t * hop for t in seams(frames, width, shared, loop)])
+    rows, table = [], []
+
+    def add(clip: str, cg: int | str, where: str, result: dict, seconds_taken: float) -> None:
+        rows.append({"clip": clip, "cg_iters": cg, "where": where, **result,
+                     "seconds": round(seconds_taken, 2)})  # fmt: skip
+        cells = [f"{result[m][k]}" for m in MEASURES for k in ("boundary", "inside", "percentile")]
+        table.append([clip, str(cg), where, str(result["flux"]["count"]), *cells])
+
+    # rows: clip (one pass | long | loop), where (seams: window boundaries; ends: a one-pass
+    # clip's end joined to its start; loop: a loop's wrap point), n boundaries per clip
+
+    long_len, _, long_at = plans["long"]  # references: one pass, the same positions
+    start = time.perf_counter()
+    one = pipe.generate(args.n, long_len, cond, seed=args.seed, **sampling)
+    taken = time.perf_counter() - start
+    add("one pass", "-", "seams", measure(one, sr, long_at, [], args), taken)
+    loop_len, _, loop_at = plans["loop"]
+    frames = math.ceil(loop_len * pipe.representation.frame_rate - 1e-6)
+    start = time.perf_counter()
+    one = pipe.generate(args.n, frames * hop / sr, cond, seed=args.seed, **sampling)
+    taken = time.perf_counter() - start
+    turned, shift = rolled(one)
+    add("one pass", "-", "ends", measure(turned, sr, [shift], [], args), taken)
+    for cg in args.cg_iters:
+        for name, (length, loop, at) in plans.items():
+            start = time.perf_counter()
+            x = generate_long(pipe, args.n, length, cond, args.seed, overlap=args.overlap,
+                              loop=loop, cg_iters=cg, **sampling)  # fmt: skip
+            wavs = decode_long(pipe, x, length, loop)
+            taken = time.perf_counter() - start
+            if not loop:
+                add(name, cg, "seams", measure(wavs, sr, at, [], args), taken)
+                continue
+            turned, shift = rolled(wavs)
+            moved = [(p + shift) % wavs.shape[-1] for p in at]
+            add(name, cg, "seams", measure(turned, sr, moved, [shift], args), taken)
+            add(name, cg, "loop", measure(turned, sr, [shift], moved, args), taken)
+    result = {
+        "ckpt": str(args.ckpt),
+        "machine": machine(args.device),
+        "settings": {
+            "n": args.n,
+            "seconds": seconds,
+            "loop_seconds": loop_seconds,
+            "context": context,
+            "overlap": args.overlap,
+            "cond": cond,
+            "radius": args.radius,
+            "draws": args.draws,
+            "seed": args.seed,
+            **sampling,
+        },  # fmt: skip
+        "rows": rows,
+    }
+    columns = ["clip", "cg", "where", "n"]
+    columns += [f"{m} {k}" for m in MEASURES for k in ("at", "in", "pct")]
+    report(result, args.out, "boundaries of long-form clips and loops", columns, table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""scripts/bench_longform.py on the (2-step) smoke model: the JSON has every row and field,
+all finite; the boundary statistics find a jump placed at a boundary."""
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(SCRIPTS))  # the script imports its neighbours, as when it is run
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_longform", SCRIPTS / "bench_longform.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    return module
+
+
+def test_the_report_has_every_row_with_finite_numbers(smoke_run, tmp_path):
+    out = tmp_path / "longform.json"
+    args = ["--ckpt", str(smoke_run / "model"), "--n", "2", "--seconds", "1.5"]
+    args += ["--loop-seconds", "1.0", "--steps", "2", "--cg-iters", "0", "1", "--out", str(out)]
+    proc = subprocess.run([sys.executable, str(SCRIPTS / "bench_longform.py"), *args],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["settings"]["context"] == 0.5 and result["machine"]["threads"] >= 1
+    where = [(r["clip"], r["cg_iters"], r["where"]) for r in result["rows"]]
+    assert where == [("one pass", "-", "seams"), ("one pass", "-", "ends"),
+                     ("long", 0, "seams"), ("loop", 0, "seams"), ("loop", 0, "loop"),
+                     ("long", 1, "seams"), ("loop", 1, "seams"), ("loop", 1, "loop")]  # fmt: skip
+    for row in result["rows"]:
+        for measure in ("flux", "mel"):
+            stats = row[measure]
+            assert stats["count"] >= 1
+            for key in ("boundary", "inside", "ratio", "percentile"):
+                assert math.isfinite(stats[key]), (row, key)
+            assert 0 <= stats["percentile"] <= 100
+
+
+def test_boundary_stats_find_a_jump_and_not_a_plain_frame(bench):
+    rng = np.random.default_rng(0)
+    values = rng.random((4, 400))
+    values[:, 199:202] += 3.0  # a jump around the frame pair centred at sample 25600
+    jump = bench.boundary_stats(values, [25600], [], hop=128, radius=1)
+    assert jump["percentile"] == 100.0 and jump["ratio"] > 3
+    plain = bench.boundary_stats(values, [12800], [25600], hop=128, radius=1)
+    assert 1 < plain["percentile"] < 99 and 0.7 < plain["ratio"] < 1.3
