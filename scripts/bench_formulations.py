@@ -5,7 +5,8 @@
         --heldout data/music_real_heldout --name music
 
 Each model draws one clip per row of ``--heldout``'s metadata.csv, conditioned on that row's
-labels (those the model knows; a value it never saw is left null and counted), with the same
+labels (those the model knows; a value it never saw is left null and counted) and, for a text
+model, its ``caption`` as the prompt, with the same
 solver and steps (equal NFE), then each set of clips is scored against the held-out audio:
 
 - pitch (rows of kind ``note`` with a ``main_pitch``; every row when the set has no kind
@@ -35,6 +36,7 @@ import torch
 
 from audiodiff.audio.io import load as load_audio
 from audiodiff.audio.loudness import rms_db
+from audiodiff.data.captions import pitch_phrases
 from audiodiff.errors import ConfigError
 from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor, standardize
 from audiodiff.metrics.pitch import OUTCOMES, note_fmin, pitch_outcome, pitch_stats
@@ -50,11 +52,18 @@ def read_rows(root: Path) -> list[dict[str, str]]:
 
 
 def pitch_target(row: dict[str, str]) -> int | None:
-    """The MIDI pitch a clip must have: a note's main_pitch (synth sets: pitch)."""
+    """The MIDI pitch a clip must have: a note's main_pitch (synth sets: pitch, when the
+    row's caption, if any, names it: a partial caption such as "a bell" asks for no pitch)."""
     if "kind" in row:
         return int(row["main_pitch"]) if row["kind"] == "note" and row.get("main_pitch") else None
     value = row.get("pitch") or row.get("main_pitch")
-    return int(float(value)) if value else None
+    if not value:
+        return None
+    midi = int(float(value))
+    caption = row.get("caption", "").lower()
+    if caption and not any(p.lower() in caption for p in pitch_phrases(midi)):
+        return None
+    return midi
 
 
 def onset_seconds(wav: np.ndarray, sr: int, frame: int = 256) -> float:
@@ -113,6 +122,8 @@ def generate(ckpt: str, rows: list[dict], args) -> tuple[list[np.ndarray], dict]
         known = [v if v in values or v == "" else None for v in column]
         unseen += sum(v is None for v in known)
         cond[label] = [v or None for v in known]
+    if pipe.text:  # a text model reads each row's caption as its prompt
+        cond["prompt"] = [row.get("caption", "") for row in rows]
     start = time.perf_counter()
     wav = pipe.generate(
         n=len(rows),

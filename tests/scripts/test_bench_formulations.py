@@ -47,6 +47,9 @@ def test_pitch_targets_are_notes_only(bench):
     assert bench.pitch_target({"kind": "chord", "main_pitch": "61"}) is None
     assert bench.pitch_target({"kind": "drums", "main_pitch": ""}) is None
     assert bench.pitch_target({"instrument": "bell", "pitch": "60"}) == 60  # the synth set
+    assert bench.pitch_target({"pitch": "60", "caption": "A soft bell in middle C"}) == 60
+    assert bench.pitch_target({"pitch": "57", "caption": "Something plucked in A3"}) == 57
+    assert bench.pitch_target({"pitch": "60", "caption": "A quiet bell"}) is None  # partial
 
 
 @pytest.mark.parametrize(
