@@ -202,7 +202,8 @@ class AudioAutoencoder(nn.Module):
     (``frame_dim``, ``frame_layers``) map the latents to an 80-bin normalised log-mel at
     ``sample_rate`` (FFT ``4 * hop_length``) and a vocoder (``vocoder_dim``,
     ``vocoder_layers``, ``vocoder_phase``, magnitude prior) decodes it; it can start from a
-    trained vocoder of the same size and phase head.
+    trained vocoder of the same size, phase head and mel normalisation (``waist_mean``,
+    ``waist_std``: x = (log mel - mean) / std, as ``MelRepresentation``).
     ``channels``, ``channel_mults`` and ``res_dilations`` only shape the conv parts.
     """
 
@@ -225,6 +226,8 @@ class AudioAutoencoder(nn.Module):
         vocoder_layers: int = 6,
         vocoder_phase: str = "increment",
         sample_rate: int = 16000,
+        waist_mean: float = -8.5,
+        waist_std: float = 3.5,
     ) -> None:
         super().__init__()
         if len(channel_mults) != len(strides):
@@ -256,6 +259,8 @@ class AudioAutoencoder(nn.Module):
         self.vocoder_layers = vocoder_layers
         self.vocoder_phase = vocoder_phase
         self.sample_rate = sample_rate
+        self.waist_mean = waist_mean
+        self.waist_std = waist_std
 
         widths = [channels, *(channels * m for m in channel_mults)]
         enc_out = 2 * latent_dim if bottleneck == "kl" else latent_dim
@@ -276,7 +281,11 @@ class AudioAutoencoder(nn.Module):
             )
         elif decoder == "mel":
             mel = MelRepresentation(
-                sample_rate=sample_rate, n_fft=4 * self.hop_length, hop_length=self.hop_length
+                sample_rate=sample_rate,
+                n_fft=4 * self.hop_length,
+                hop_length=self.hop_length,
+                mean=waist_mean,
+                std=waist_std,
             )
             self.decoder = MelWaistDecoder(
                 latent_dim, mel, frame_dim, frame_layers, vocoder_dim, vocoder_layers, vocoder_phase
@@ -336,6 +345,8 @@ class AudioAutoencoder(nn.Module):
             "vocoder_dim": self.vocoder_dim,
             "vocoder_layers": self.vocoder_layers,
             "sample_rate": self.sample_rate,
+            "waist_mean": self.waist_mean,
+            "waist_std": self.waist_std,
         }
 
     def _pad_to_hop(self, wav: Tensor) -> Tensor:
