@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 LOCK ?= requirements.lock
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
 	-c $(LOCK)
-EXTRAS := .[dev,metrics,reference,restore,dnsmos,text]
+EXTRAS := .[dev,metrics,reference,restore,dnsmos,text,onnx]
 KDIFF := k-diffusion==0.1.1.post1
 
 .PHONY: install lock demo test test-all bench bench-samplers codecs bench-decoders codecs-speech \

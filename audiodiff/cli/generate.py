@@ -20,6 +20,7 @@ from audiodiff.audio.io import save
 from audiodiff.cli import edit
 from audiodiff.cli.output import prepare_output_dir
 from audiodiff.cli.prompts import find_prompts, read_prompts
+from audiodiff.errors import ConfigError
 from audiodiff.fastpath import FastPath
 from audiodiff.fileio import write_text
 from audiodiff.pipeline import load
@@ -42,13 +43,13 @@ class Options(edit.EditOptions):
     prompts: str | None
     device: str
     autoencoder: str | None
+    backend: str = "torch"
     fast: FastPath = field(default_factory=FastPath)
 
 
 def run(cfg: DictConfig) -> None:
     console = Console()
-    decoder = OmegaConf.to_container(cfg.decoder, resolve=True) if cfg.get("decoder") else None
-    pipe = load(cfg.ckpt, cfg.device, decoder, cfg.autoencoder).set_fast(FastPath(**cfg.fast))
+    pipe = _load(cfg).set_fast(FastPath(**cfg.fast))
     cond, negative = edit.conditions(cfg)
     prompts = read_prompts(find_prompts(cfg.prompts), cfg.n) if cfg.prompts else [(cond, cfg.n)]
     for c, _ in prompts:  # validate every label and option before any work or output
@@ -104,6 +105,20 @@ def run(cfg: DictConfig) -> None:
         f"wrote {len(rows)} clips ({audio_seconds:.1f} s of audio) to {out} in {elapsed:.1f} s "
         f"({audio_seconds / elapsed:.1f}x real time on {pipe.device}); sheet: {sheet}"
     )
+
+
+def _load(cfg: DictConfig):
+    """The torch pipeline of a checkpoint, or (backend=onnx) onnxruntime on an export folder."""
+    decoder = OmegaConf.to_container(cfg.decoder, resolve=True) if cfg.get("decoder") else None
+    if cfg.backend == "torch":
+        return load(cfg.ckpt, cfg.device, decoder, cfg.autoencoder)
+    if cfg.backend != "onnx":
+        raise ConfigError(f"backend must be torch or onnx, got {cfg.backend!r}")
+    if decoder or cfg.autoencoder:
+        raise ConfigError("backend=onnx decodes with the exported decoder (no decoder= override)")
+    from audiodiff.export.runtime import load_onnx
+
+    return load_onnx(cfg.ckpt, threads=cfg.fast.threads)
 
 
 def _slug(text: str, limit: int = 40) -> str:

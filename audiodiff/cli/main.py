@@ -27,6 +27,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("train",): ("audiodiff.cli.train", "train", "train a diffusion model (Lightning + Hydra)"),
     ("generate",): ("audiodiff.cli.generate", "generate", "generate clips from a trained model"),
     ("restore",): ("audiodiff.cli.restore", "restore", "denoise, declip, extend, fill gaps"),
+    ("export",): ("audiodiff.cli.export", "export", "export a model as ONNX graphs"),
     ("roundtrip",): (
         "audiodiff.cli.roundtrip",
         "roundtrip",
