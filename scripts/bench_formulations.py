@@ -19,8 +19,9 @@ solver and steps (equal NFE), then each set of clips is scored against the held-
   fraction of note clips that start within 0.12 s;
 - voiced fraction (pyin) of the note clips.
 
-The held-out audio itself is scored the same way as the ``real`` row. Prints a markdown
-table and writes JSON to ``--out`` (default outputs/bench/formulations_NAME.json).
+The held-out audio itself is scored the same way as the ``real`` row. ``--vocoder PATH`` adds
+a row per model with the same samples decoded by that vocoder instead of Griffin-Lim. Prints a
+markdown table and writes JSON to ``--out`` (default outputs/bench/formulations_NAME.json).
 """
 
 from __future__ import annotations
@@ -114,8 +115,14 @@ def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict
     }
 
 
-def generate(ckpt: str, rows: list[dict], args) -> tuple[list[np.ndarray], dict]:
-    pipe = load(ckpt, device="cpu")
+def generate(
+    ckpt: str, rows: list[dict], args, vocoder: str | None = None
+) -> tuple[list[np.ndarray], dict]:
+    decoder = None
+    if vocoder:  # the same samples, decoded by a trained vocoder instead of Griffin-Lim
+        decoder = {"_target_": "audiodiff.codecs.decoders.vocoder", "_partial_": True,
+                   "ckpt": vocoder}  # fmt: skip
+    pipe = load(ckpt, device="cpu", decoder=decoder)
     cond, unseen = {}, 0
     for label, values in pipe.labels.items():
         column = [row.get(label, "") for row in rows]
@@ -139,6 +146,7 @@ def generate(ckpt: str, rows: list[dict], args) -> tuple[list[np.ndarray], dict]
     nfe = args.steps * (2 if args.sampler in ("heun", "dpmpp_2s") else 1)
     info = {
         "ckpt": ckpt,
+        "vocoder": vocoder,
         "diffusion": pipe.config["diffusion"]["denoiser"]["_target_"].rsplit(".", 1)[-1]
         if "denoiser" in pipe.config["diffusion"]
         else "Denoiser",
@@ -163,6 +171,7 @@ def main() -> None:
     p.add_argument("--cfg", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--vocoder", default=None, help="also decode every run with this vocoder")
     p.add_argument("--out", default=None)
     args = p.parse_args()
     if args.threads:
@@ -190,8 +199,10 @@ def main() -> None:
     }
     results = {"real": {**score(real, rows, sr, ref), "ckpt": None}}
     for name, ckpt in runs.items():
-        clips, info = generate(ckpt, rows, args)
-        results[name] = {**score(clips, rows, sr, ref), **info}
+        for vocoder in (None, args.vocoder) if args.vocoder else (None,):
+            clips, info = generate(ckpt, rows, args, vocoder)
+            key = name + ("+vocoder" if vocoder else "")
+            results[key] = {**score(clips, rows, sr, ref), **info}
     cols = [
         ("pitch_hit_rate", "pitch hit", 2),
         ("octave_rate", "octave err", 2),
