@@ -1,26 +1,17 @@
 """scripts/bench_formulations.py: the onset, loudness-distance and pitch-target measures, and
 the pitch outcome classes they feed (pyin itself is tested in tests/metrics/test_pitch.py)."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from audiodiff.metrics.pitch import pitch_outcome
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_formulations.py"
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_formulations", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(load_script):
+    return load_script("bench_formulations")
 
 
 @pytest.mark.parametrize("start", [0.0, 0.3, 1.1])

@@ -1,24 +1,15 @@
 """scripts/bench_long_file.py: the seam measure finds clicks at the seams and nothing in
 stationary noise; the seam positions are the restorer's crossfade centres."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_long_file.py"
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_long_file", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(load_script):
+    return load_script("bench_long_file")
 
 
 def test_clicks_at_the_seams_stand_out(bench):
