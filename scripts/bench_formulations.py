@@ -17,7 +17,9 @@ solver and steps (equal NFE), then each set of clips is scored against the held-
   of its distribution to the held-out one (dB);
 - onset: the first frame whose RMS is within 20 dB of the clip's loudest frame; the
   fraction of note clips that start within 0.12 s;
-- voiced fraction (pyin) of the note clips.
+- voiced fraction (pyin) of the note clips;
+- with ``--classifier DIR`` (scripts/train_label_classifier.py), label accuracy: the
+  fraction of clips the classifier reads as their row's value of its label.
 
 The held-out audio itself is scored the same way as the ``real`` row. ``--vocoder PATH`` adds
 a row per model with the same samples decoded by that vocoder instead of Griffin-Lim. Prints a
@@ -39,6 +41,7 @@ from audiodiff.audio.io import load as load_audio
 from audiodiff.audio.loudness import rms_db
 from audiodiff.data.captions import pitch_phrases
 from audiodiff.errors import ConfigError
+from audiodiff.metrics.classifier import LabelClassifier
 from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor, standardize
 from audiodiff.metrics.pitch import OUTCOMES, note_fmin, pitch_outcome, pitch_stats
 from audiodiff.pipeline import load
@@ -82,6 +85,18 @@ def wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
     """W1 between two 1-D empirical distributions (the area between their quantile curves)."""
     q = np.linspace(0, 1, 201)
     return float(np.abs(np.quantile(a, q) - np.quantile(b, q)).mean())
+
+
+def label_accuracy(clips: list[np.ndarray], rows: list[dict], sr: int, classifier) -> dict:
+    """The fraction of clips a trained label classifier reads as their row's value."""
+    label = classifier.label
+    scored = [(w, r[label]) for w, r in zip(clips, rows, strict=True) if r.get(label)]
+    if not scored:
+        return {"label_accuracy": None}
+    wav = torch.stack([torch.from_numpy(np.asarray(w, dtype=np.float32))[None] for w, _ in scored])
+    predicted = classifier.predict(wav, sr)
+    hits = [p == v for p, (_, v) in zip(predicted, scored, strict=True)]
+    return {"label_accuracy": float(np.mean(hits)), "label": label, "label_n": len(hits)}
 
 
 def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict:
@@ -172,6 +187,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--vocoder", default=None, help="also decode every run with this vocoder")
+    p.add_argument(
+        "--classifier", default=None, help="a label classifier folder: also label accuracy"
+    )
     p.add_argument("--out", default=None)
     args = p.parse_args()
     if args.threads:
@@ -197,12 +215,18 @@ def main() -> None:
         "floor": frechet_floor(standardize(feats, feats)),
         "levels": np.array([float(rms_db(torch.from_numpy(w))) for w in real]),
     }
-    results = {"real": {**score(real, rows, sr, ref), "ckpt": None}}
+    classifier = LabelClassifier.load(args.classifier) if args.classifier else None
+
+    def scores(clips: list[np.ndarray]) -> dict:
+        extra = label_accuracy(clips, rows, sr, classifier) if classifier else {}
+        return {**score(clips, rows, sr, ref), **extra}
+
+    results = {"real": {**scores(real), "ckpt": None}}
     for name, ckpt in runs.items():
         for vocoder in (None, args.vocoder) if args.vocoder else (None,):
             clips, info = generate(ckpt, rows, args, vocoder)
             key = name + ("+vocoder" if vocoder else "")
-            results[key] = {**score(clips, rows, sr, ref), **info}
+            results[key] = {**scores(clips), **info}
     cols = [
         ("pitch_hit_rate", "pitch hit", 2),
         ("octave_rate", "octave err", 2),
@@ -214,6 +238,8 @@ def main() -> None:
         ("rms_db_p10", "RMS p10 dBFS", 1),
         ("nfe_per_clip", "NFE", 0),
     ]
+    if classifier:
+        cols.insert(0, ("label_accuracy", f"{classifier.label} acc.", 2))
     print(
         f"\n{args.name}: {len(rows)} held-out rows, floor FD {ref['floor']:.2f}, "
         f"{args.sampler} {args.steps} steps, cfg {args.cfg}\n"

@@ -1,4 +1,4 @@
-"""``audiodiff evaluate generated=DIR reference=DIR [paired=true]``."""
+"""``audiodiff evaluate generated=DIR reference=DIR [paired=true] [classifier=DIR]``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 
 from audiodiff.cli.output import report_skipped
+from audiodiff.errors import ConfigError
 from audiodiff.metrics.evaluate import (
     evaluate_paired,
     evaluate_unpaired,
@@ -24,6 +25,7 @@ class Options:
     paired: bool = False
     sample_rate: int = 16000
     pitch: bool = True
+    classifier: str | None = None  # noqa: UP007 (OmegaConf needs Optional)
     out: str | None = None  # noqa: UP007 (OmegaConf needs Optional)
 
 
@@ -34,11 +36,17 @@ def _skip_line(skip: dict) -> str:
 
 
 def run(cfg: DictConfig) -> None:
+    if cfg.paired and cfg.classifier is not None:
+        raise ConfigError("classifier= (label accuracy) is for the unpaired evaluation only")
     if cfg.paired:
         result = evaluate_paired(cfg.generated, cfg.reference, sample_rate=cfg.sample_rate)
     else:
         result = evaluate_unpaired(
-            cfg.generated, cfg.reference, sample_rate=cfg.sample_rate, pitch=cfg.pitch
+            cfg.generated,
+            cfg.reference,
+            sample_rate=cfg.sample_rate,
+            pitch=cfg.pitch,
+            classifier=cfg.classifier,
         )
     out = write_json(result, cfg.out or Path(cfg.generated) / "evaluate.json")
     report_skipped([_skip_line(s) for s in result["skipped"]])

@@ -1,5 +1,7 @@
-"""Audio quality metrics: paired (SI-SDR, LSD, MR-STFT, PESQ, STOI), pitch, Fréchet distance."""
+"""Audio quality metrics: paired (SI-SDR, LSD, MR-STFT, PESQ, STOI), pitch, Fréchet distance,
+label accuracy (a small trained label classifier)."""
 
+from audiodiff.metrics.classifier import LabelClassifier, train_label_classifier
 from audiodiff.metrics.evaluate import (
     evaluate_paired,
     evaluate_unpaired,
@@ -31,6 +33,7 @@ __all__ = [
     "format_table",
     "frechet_distance",
     "frechet_floor",
+    "LabelClassifier",
     "standardize",
     "log_spectral_distance",
     "midi_to_hz",
@@ -41,5 +44,6 @@ __all__ = [
     "si_sdr",
     "spectral_convergence",
     "stoi_score",
+    "train_label_classifier",
     "write_json",
 ]

@@ -26,8 +26,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from audiodiff.audio.io import find_audio, load
+from audiodiff.data.records import read_records
 from audiodiff.errors import AudioDiffError, ConfigError
 from audiodiff.fileio import write_text
+from audiodiff.metrics.classifier import LabelClassifier
 from audiodiff.metrics.frechet import (
     clip_features,
     frechet_distance,
@@ -169,23 +171,68 @@ def _pitch_summary(per_file: list[dict]) -> dict:
     }
 
 
+def _read_labels(root: Path, label: str) -> dict[str, str]:
+    """The non-empty ``label`` value per relative path of ``root/metadata.csv``."""
+    if not (root / METADATA).is_file():
+        raise ConfigError(f"{root / METADATA} not found: label accuracy needs the '{label}' values")
+    records = read_records(root)
+    if not any(label in r for r in records):
+        raise ConfigError(f"{root / METADATA} has no '{label}' column (the classifier's label)")
+    labels = {}
+    for r in records:
+        value = r.get(label, "").strip()
+        path = Path(r["path"])
+        if value and path.is_relative_to(root):
+            labels[path.relative_to(root).as_posix()] = value
+    return labels
+
+
+def _label_summary(classifier: LabelClassifier, rows: list[dict], notes: list[str]) -> dict:
+    """Fraction of files whose predicted label equals their metadata value, overall and per
+    value; values the classifier was not trained on are left out (and noted)."""
+    known = set(classifier.classes)
+    unknown = sorted({r["target"] for r in rows if r["target"] not in known})
+    if unknown:
+        notes.append(f"label accuracy: values the classifier does not know were skipped: {unknown}")
+    scored = [r for r in rows if r["target"] in known]
+    per_value = {}
+    for value in sorted({r["target"] for r in scored}):
+        hits = [r["predicted"] == value for r in scored if r["target"] == value]
+        per_value[value] = {"n": len(hits), "accuracy": float(np.mean(hits))}
+    return {
+        "label": classifier.label,
+        "classifier_heldout_accuracy": classifier.info.get("accuracy", {}).get("heldout"),
+        "n_files": len(scored),
+        "accuracy": _mean(float(r["predicted"] == r["target"]) for r in scored),
+        "per_value": per_value,
+        "per_file": rows,
+    }
+
+
 def evaluate_unpaired(
     generated_dir: str | Path,
     reference_dir: str | Path,
     sample_rate: int = 16000,
     pitch: bool = True,
     progress: bool = True,
+    classifier: str | Path | None = None,
 ) -> dict:
     """FD of generated vs reference clips, its floor (reference halves), pitch statistics.
 
     With ``generated_dir/metadata.csv`` (columns ``path`` relative to ``generated_dir`` and
     ``pitch`` as MIDI, may be empty) pitch hits within 50 cents of the targets are reported.
+    With ``classifier`` (a folder from ``train_label_classifier``) the result also holds
+    ``label_accuracy``: how often the classifier's prediction equals the file's metadata
+    value of its label (files without a value are skipped).
     """
     _check_rate(sample_rate)
     gen_root, gen_files = _audio_files(generated_dir, "generated")
     ref_root, ref_files = _audio_files(reference_dir, "reference")
     notes: list[str] = []
     targets = _read_targets(gen_root, notes) if pitch else None
+    judge = None if classifier is None else LabelClassifier.load(classifier)
+    labels = {} if judge is None else _read_labels(gen_root, judge.label)
+    label_rows: list[dict] = []
     skipped: list[dict] = []
     feats: dict[str, list[np.ndarray]] = {"generated": [], "reference": []}
     pitch_rows: list[dict] = []
@@ -204,6 +251,11 @@ def evaluate_unpaired(
                         target = (targets or {}).get(rel)
                         stats = pitch_stats(wav[0], sr, target_midi=target)
                         pitch_rows.append({"path": rel, "target_midi": target, **stats})
+                    if judge is not None and which == "generated" and rel in labels:
+                        (predicted,) = judge.predict(wav[None], sr)  # wav[None]: [1, 1, N]
+                        label_rows.append(
+                            {"path": rel, "target": labels[rel], "predicted": predicted}
+                        )
                     feats[which].append(feat)
                 except _FILE_ERRORS as e:
                     _skip(skipped, which, rel, e)
@@ -222,6 +274,7 @@ def evaluate_unpaired(
         missing = sorted(set(targets) - found)
         if missing:
             notes.append(f"{len(missing)} {METADATA} rows name no generated audio file")
+    extra = {} if judge is None else {"label_accuracy": _label_summary(judge, label_rows, notes)}
     return _jsonable(
         {
             "mode": "unpaired",
@@ -240,6 +293,7 @@ def evaluate_unpaired(
             ),
             "pitch": _pitch_summary(pitch_rows) if pitch else None,
             "notes": notes,
+            **extra,
         }
     )
 
@@ -373,6 +427,10 @@ def format_table(result: dict) -> Table:
                 (f"pitch hit rate (n={p['n_with_target']})", p["hit_rate"]),
                 ("mean |cents off|", p["mean_abs_cents"]),
             ]
+        la = result.get("label_accuracy")
+        if la:
+            rows.append((f"label accuracy ({la['label']}, n={la['n_files']})", la["accuracy"]))
+            rows += [(f"  {v} (n={r['n']})", r["accuracy"]) for v, r in la["per_value"].items()]
     for name, value in rows:
         table.add_row(name, _fmt(value))
     return table
