@@ -29,7 +29,6 @@ markdown table and writes JSON to ``--out`` (default outputs/bench/formulations_
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ import torch
 from audiodiff.audio.io import load as load_audio
 from audiodiff.audio.loudness import rms_db
 from audiodiff.data.captions import pitch_phrases
+from audiodiff.data.records import read_records
 from audiodiff.errors import ConfigError
 from audiodiff.metrics.classifier import LabelClassifier
 from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor, standardize
@@ -48,11 +48,6 @@ from audiodiff.pipeline import load
 
 ONSET_DB = 20.0  # an onset: the first frame within this many dB of the loudest frame
 EARLY_S = 0.12  # "starts at the start": real one-shots start within this (make_real_sets)
-
-
-def read_rows(root: Path) -> list[dict[str, str]]:
-    with open(root / "metadata.csv", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def pitch_target(row: dict[str, str]) -> int | None:
@@ -201,9 +196,9 @@ def main() -> None:
             raise ConfigError(f"--run {item!r}: expected NAME=CKPT")
         runs[name] = ckpt
     root = Path(args.heldout)
-    rows = read_rows(root)[: args.n]
+    rows = read_records(root)[: args.n]  # paths resolved against root
     sr = 16000
-    real = [load_audio(root / r["path"], sample_rate=sr)[0][0].numpy() for r in rows]
+    real = [load_audio(r["path"], sample_rate=sr)[0][0].numpy() for r in rows]
     real = [
         np.pad(w, (0, max(0, round(args.seconds * sr) - len(w))))[: round(args.seconds * sr)]
         for w in real

@@ -14,7 +14,6 @@ the representation's round trip, 1 ignores the init. Prints a table, writes JSON
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from audiodiff.audio.io import load as load_audio
+from audiodiff.data.records import read_records
 from audiodiff.metrics.paired import log_spectral_distance, multi_resolution_stft_distance
 from audiodiff.metrics.pitch import note_fmin, pitch_outcome, pitch_stats
 from audiodiff.pipeline import load
@@ -44,13 +44,13 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     pipe = load(args.ckpt, device="cpu")
     root = Path(args.clips)
-    rows = list(csv.DictReader(open(root / "metadata.csv", newline="")))
+    rows = read_records(root)  # paths resolved against root
     rows = [rows[i] for i in np.linspace(0, len(rows) - 1, min(args.n, len(rows))).astype(int)]
     strengths = [float(s) for s in args.strengths.split(",")]
     sr = pipe.sample_rate
     table = {s: {"mr_stft": [], "lsd": [], "hits": []} for s in strengths}
     for k, row in enumerate(rows):
-        wav, rate = load_audio(root / row["path"], sample_rate=sr)
+        wav, rate = load_audio(row["path"], sample_rate=sr)
         cond = {
             label: row.get(label) if row.get(label) in values else None
             for label, values in pipe.labels.items()

@@ -32,7 +32,6 @@ d. Fréchet distance (audiodiff.metrics.frechet, features standardised on the re
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import tempfile
 from pathlib import Path
@@ -44,6 +43,7 @@ import torch
 from audiodiff.audio.io import load
 from audiodiff.audio.loudness import rms_db
 from audiodiff.audio.mel import MelRepresentation
+from audiodiff.data.records import read_records
 from audiodiff.data.synth import SynthSpec, build_synth
 from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor, standardize
 from audiodiff.metrics.pitch import midi_to_hz, note_fmin, pitch_outcome, pitch_stats
@@ -52,12 +52,11 @@ SIGMA_DATA = 1.0  # conf/diffusion/edm.yaml
 
 
 def read_rows(root: Path) -> list[dict[str, str]]:
-    with open(root / "metadata.csv", newline="") as f:
-        return list(csv.DictReader(f))
+    return read_records(root)  # metadata.csv rows, paths resolved against root
 
 
 def load_wav(root: Path, row: dict[str, str], sr: int) -> torch.Tensor:
-    return load(root / row["path"], sample_rate=sr)[0]  # [1, N]
+    return load(row["path"], sample_rate=sr)[0]  # [1, N]
 
 
 def value_stats(x: np.ndarray, floor: float) -> dict:
