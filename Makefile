@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed-stamp
 LOCK ?= requirements.lock
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
 	-c $(LOCK)
-EXTRAS := .[dev,metrics,reference,restore,dnsmos,text,onnx]
+EXTRAS := .[dev,metrics,reference,restore,dnsmos,text,onnx,ui,browser]
 KDIFF := k-diffusion==0.1.1.post1
 
-.PHONY: install lock demo test test-all bench bench-samplers codecs bench-decoders codecs-speech \
+.PHONY: install lock demo test test-all test-browser bench bench-samplers codecs bench-decoders codecs-speech \
 	bench-decoders-speech bench-restore bench-long bench-restore-tasks bench-longform data-real \
 	diagnose-music \
 	lint format clean
@@ -56,6 +56,17 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m "not gpu"
+
+# test-browser: the web UI in headless Chromium (Debian's chromium + chromium-driver; installed
+# here with apt-get when missing and run as root; the tests skip with the reason otherwise)
+test-browser: $(STAMP)
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q chromium chromium-driver >/dev/null || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; \
+	  else echo "test-browser: install chromium and chromium-driver (apt-get) to run these"; fi; \
+	fi
+	$(PY) -m pytest -q -m browser tests/ui
 
 bench: $(STAMP)
 	$(PY) scripts/bench_representation.py

@@ -40,3 +40,24 @@ def write_text(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def write_csv(path: str | Path, rows: list[dict]) -> Path:
+    """Write ``rows`` as a CSV with a header atomically: the columns in order of first use,
+    an empty cell where a row lacks one."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    writer = csv.DictWriter(buf, fieldnames=fields, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text(path, buf.getvalue())
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe label: runs of other characters become '-', at most ``limit``."""
+    import re
+
+    return re.sub(r"[^\w.=+-]+", "-", text).strip("-")[:limit]

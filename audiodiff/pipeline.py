@@ -162,7 +162,7 @@ class Pipeline:
         steps: int | None = None,
         cfg_scale: float | None = None,
         seed: int = 0,
-        progress: bool = False,
+        progress: bool | Callable[[int, int], None] = False,
         **schedule: Any,
     ) -> Tensor:
         """wav: [n, 1, round(seconds * sample_rate)]: ``sample`` then the decoder; keyword
@@ -182,7 +182,7 @@ class Pipeline:
         steps: int | None = None,
         cfg_scale: float | None = None,
         seed: int = 0,
-        progress: bool = False,
+        progress: bool | Callable[[int, int], None] = False,
         *,
         options: Mapping[str, Any] | None = None,
         schedule: str | None = None,
@@ -198,10 +198,11 @@ class Pipeline:
     ) -> Tensor:
         """x: [n, C, T] in representation space. Clip i starts from noise seeded ``seed + i``,
         so with a deterministic solver a clip does not depend on n or on the batch it was
-        drawn in. Clips are drawn ``self.fast.batch_size`` at a time. ``options`` are the
-        solver's keyword options. Unset settings come from the model's sampler config when
-        ``sampler`` is None or that sampler, else Karras (rho 7); the sigma range from the
-        model's diffusion config.
+        drawn in. Clips are drawn ``self.fast.batch_size`` at a time. ``progress``: a bar on
+        a terminal (True), or ``progress(done, total)`` called after each solver step.
+        ``options`` are the solver's keyword options. Unset settings come from the model's
+        sampler config when ``sampler`` is None or that sampler, else Karras (rho 7); the
+        sigma range from the model's diffusion config.
 
         Guidance: ``negative_cond`` (labels, encoded like ``cond``) replaces the null labels
         of classifier-free guidance's second pass; ``cfg_rescale`` (phi in [0, 1]) and
@@ -457,10 +458,19 @@ def _prompts(value: Any, n: int) -> list[str]:
     return ["" if v is None else v for v in values]
 
 
-def _progress(enabled: bool, steps: int):
+def _progress(enabled: bool | Callable[[int, int], None], steps: int):
+    """(a context manager, the solver's callback or None): a rich bar on a terminal when
+    ``enabled`` is True; a callable ``enabled(done, total)`` is called after each step
+    instead (a web page's progress bar)."""
+    import contextlib
+    import itertools
+
     from rich.console import Console
     from rich.progress import Progress
 
+    if callable(enabled):
+        done = itertools.count(1)
+        return contextlib.nullcontext(), lambda info: enabled(next(done), steps)
     enabled = enabled and Console(stderr=True).is_terminal  # no blank lines in logs
     bar = Progress(disable=not enabled, transient=True, console=Console(stderr=True))
     task = bar.add_task("sampling", total=steps)

@@ -6,10 +6,7 @@ outpainting, long-form and loops: ``audiodiff.cli.edit`` (docs/editing.md)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -22,7 +19,7 @@ from audiodiff.cli.output import prepare_output_dir
 from audiodiff.cli.prompts import find_prompts, read_prompts
 from audiodiff.errors import ConfigError
 from audiodiff.fastpath import FastPath
-from audiodiff.fileio import write_text
+from audiodiff.fileio import slug, write_csv, write_text
 from audiodiff.pipeline import load
 from audiodiff.viz import save_spectrogram_sheet
 
@@ -61,7 +58,7 @@ def run(cfg: DictConfig) -> None:
     for c, n in prompts:
         x, wav = edit.MODES[chosen](pipe, cfg, init, c, n, seed, sampling)
         wav = wav.clamp(-1, 1)
-        label = _slug("_".join(str(v) for v in c.values() if v is not None)) or "uncond"
+        label = slug("_".join(str(v) for v in c.values() if v is not None)) or "uncond"
         for i in range(n):
             name = f"{len(rows):04d}_{label}.wav"
             save(out / name, wav[i], pipe.sample_rate)
@@ -73,11 +70,7 @@ def run(cfg: DictConfig) -> None:
             titles.append(label.replace("_", " "))
         seed += n
     elapsed = time.perf_counter() - start
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(out / "metadata.csv", buf.getvalue())
+    write_csv(out / "metadata.csv", rows)
     sheet = save_spectrogram_sheet(
         out / "spectrograms.png", images, titles, frame_rate=pipe.representation.frame_rate, ncols=5
     )
@@ -119,8 +112,3 @@ def _load(cfg: DictConfig):
     from audiodiff.export.runtime import load_onnx
 
     return load_onnx(cfg.ckpt, threads=cfg.fast.threads)
-
-
-def _slug(text: str, limit: int = 40) -> str:
-    """A file-name-safe label: runs of other characters become '-', at most ``limit``."""
-    return re.sub(r"[^\w.=+-]+", "-", text).strip("-")[:limit]

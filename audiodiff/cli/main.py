@@ -28,6 +28,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("generate",): ("audiodiff.cli.generate", "generate", "generate clips from a trained model"),
     ("restore",): ("audiodiff.cli.restore", "restore", "denoise, declip, extend, fill gaps"),
     ("export",): ("audiodiff.cli.export", "export", "export a model as ONNX graphs"),
+    ("ui",): ("audiodiff.cli.ui", "ui", "a web page for generate and restore (Gradio)"),
     ("roundtrip",): (
         "audiodiff.cli.roundtrip",
         "roundtrip",

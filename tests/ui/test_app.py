@@ -1,0 +1,102 @@
+"""The Gradio page through its API (gradio_client), in-process: named endpoints, files that
+decode, errors as one-line messages, one request at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+gr = pytest.importorskip("gradio", reason="the web UI needs gradio (pip install 'audiodiff[ui]')")
+client_lib = pytest.importorskip("gradio_client")
+
+from audiodiff.audio.io import info  # noqa: E402
+from audiodiff.pipeline import load  # noqa: E402
+from audiodiff.ui.actions import Workspace  # noqa: E402
+from audiodiff.ui.app import build_app  # noqa: E402
+from audiodiff.ui.uploads import Limits  # noqa: E402
+
+
+class Overlap:
+    """Counts requests running at once through the wrapped methods."""
+
+    def __init__(self) -> None:
+        self.active = self.most = 0
+        self.lock = threading.Lock()
+
+    def wrap(self, fn):
+        def run(*args, **kwargs):
+            with self.lock:
+                self.active += 1
+                self.most = max(self.most, self.active)
+            try:
+                time.sleep(0.3)  # long enough for a second request to start if it could
+                return fn(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.active -= 1
+
+        return run
+
+
+@pytest.fixture(scope="module")
+def served(ui_models, tmp_path_factory, ports):
+    gen, res = load(ui_models.generator, "cpu"), load(ui_models.restorer, "cpu")
+    overlap = Overlap()
+    gen.sample, res.restore = overlap.wrap(gen.sample), overlap.wrap(res.restore)
+    work = Workspace(tmp_path_factory.mktemp("ui_work"))
+    app = build_app({"model's own": lambda: gen}, lambda: res, work, Limits(max_clips=3), gen)
+    port = ports()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+               allowed_paths=[str(work.root)])  # fmt: skip
+    client = client_lib.Client(f"http://127.0.0.1:{port}/", verbose=False)
+    yield client, gen, overlap
+    app.close()
+
+
+def generate_args(seconds=0.5, instrument="organ", n=2):
+    # labels (instrument, pitch), prompt, negative, seconds, sampler, steps, cfg, seed, n,
+    # decoder, init, strength, mask start, mask end
+    return [instrument, "(any)", "", "", seconds, "euler", 2, 1.0, 3, n, "model's own", None,
+            0.5, 0, 0]  # fmt: skip
+
+
+def test_named_endpoints(served):
+    client, _, _ = served
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/generate", "/restore"} <= set(endpoints)
+
+
+def test_generate_through_the_api(served):
+    client, gen, _ = served
+    out = client.predict(*generate_args(), api_name="/generate")
+    summary, clips, sheet, archive = out
+    assert summary.startswith("generate: 2 clip(s) of 0.50 s")
+    assert [info(c).frames for c in clips] == [round(0.5 * gen.sample_rate)] * 2
+    assert str(sheet).endswith(".png") and str(archive).endswith(".zip")
+
+
+def test_errors_are_one_line_messages(served, recording):
+    client, _, _ = served
+    with pytest.raises(client_lib.exceptions.AppError) as e:  # refused by the dropdown
+        client.predict(*generate_args(instrument="tuba"), api_name="/generate")
+    assert "tuba is not in the list of choices" in str(e.value)
+    args = generate_args()
+    args[-1] = 1.0  # mask end without an init file: refused by the action
+    with pytest.raises(client_lib.exceptions.AppError) as e:
+        client.predict(*args, api_name="/generate")
+    assert str(e.value) == "mask start / end edit an init audio file: upload one"
+    with pytest.raises(client_lib.exceptions.AppError, match="needs the cut-off"):
+        client.predict(client_lib.handle_file(str(recording)), "bandwidth", 0, 0, 0, 0, "", None,
+                       api_name="/restore")  # fmt: skip
+
+
+def test_requests_queue_one_at_a_time(served, recording):
+    client, _, overlap = served
+    upload = client_lib.handle_file(str(recording))
+    jobs = [client.submit(*generate_args(n=1), api_name="/generate") for _ in range(2)]
+    jobs.append(client.submit(upload, "denoise", 0, 0, 4000, 0, "", None, api_name="/restore"))
+    results = [job.result(timeout=120) for job in jobs]
+    assert all(r[0] for r in results)
+    assert overlap.most == 1  # never two requests in the models at once
