@@ -139,6 +139,10 @@ def generate(
     n = whole("number of clips", req.n, 1, limits.max_clips)
     seed = whole("seed", req.seed, 0, 2**31 - 1)
     cond, negative = _conditions(pipe, req)
+    if pipe.text and not cond and not req.init:
+        raise ConfigError(
+            "prompt: this model was trained on text prompts; write one (or pick a label)"
+        )
     sampling = _sampling(pipe, req, limits, progress)
     if negative:
         sampling["negative_cond"] = negative

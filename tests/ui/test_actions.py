@@ -153,5 +153,7 @@ def test_a_text_model_takes_prompt_and_negative_prompt(tiny, tmp_path, one_threa
     result = generate(pipe, Workspace(tmp_path / "work"), Limits(), req)
     row = next(csv.DictReader(open(result.folder / "metadata.csv")))
     assert row["prompt"] == "a soft bell"
+    with pytest.raises(ConfigError, match="trained on text prompts; write one"):
+        generate(pipe, Workspace(tmp_path / "work"), Limits(), replace(req, prompt=" "))
     plain = generate(pipe, Workspace(tmp_path / "work"), Limits(), replace(req, negative_prompt=""))
     assert not torch.equal(load(plain.wavs[0])[0], load(result.wavs[0])[0])  # it was used

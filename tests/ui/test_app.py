@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 gr = pytest.importorskip("gradio", reason="the web UI needs gradio (pip install 'audiodiff[ui]')")
@@ -100,3 +101,50 @@ def test_requests_queue_one_at_a_time(served, recording):
     results = [job.result(timeout=120) for job in jobs]
     assert all(r[0] for r in results)
     assert overlap.most == 1  # never two requests in the models at once
+
+
+@pytest.fixture(scope="module")
+def text_served(tiny, tmp_path_factory, ports):
+    root = tmp_path_factory.mktemp("ui_text")
+    pipe = load(tiny.model_folder(root / "model", tiny.model_config(text=True)), "cpu")
+    work = Workspace(root / "work")
+    app = build_app({"model's own": lambda: pipe}, None, work, Limits(), pipe)
+    port = ports()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+               allowed_paths=[str(work.root)])  # fmt: skip
+    yield client_lib.Client(f"http://127.0.0.1:{port}/", verbose=False)
+    app.close()
+
+
+def test_bad_input_gives_a_message_and_the_app_keeps_serving(served, text_served, tmp_path):
+    import soundfile as sf
+
+    client, _, _ = served
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio at all")
+    long = tmp_path / "two_hours.flac"  # 2 h of silence: a small file, a long recording
+    with sf.SoundFile(long, "w", samplerate=8000, channels=1, format="FLAC") as f:
+        block = np.zeros(8000 * 60, dtype=np.float32)
+        for _ in range(120):
+            f.write(block)
+    restore_args = ["denoise", 0, 0, 4000, 0, "", None]
+    cases = [
+        (text, "recording: notes.wav: unreadable or corrupt audio file"),
+        (long, "recording: two_hours.flac is 7200.0 s long; the limit is 60 s"),
+    ]
+    for upload, message in cases:
+        with pytest.raises(client_lib.exceptions.AppError) as e:
+            client.predict(client_lib.handle_file(str(upload)), *restore_args,
+                           api_name="/restore")  # fmt: skip
+        assert str(e.value).startswith(message) and "Traceback" not in str(e.value)
+    text_client = text_served
+    # labels left at (any), prompt, negative prompt, seconds, sampler, steps, cfg, seed,
+    # clips, decoder, init, strength, mask start, mask end
+    args = ["(any)", "(any)", "", "", 0.25, "euler", 2, 2.0, 0, 1, "model's own", None, 0.5, 0,
+            0]  # fmt: skip
+    with pytest.raises(client_lib.exceptions.AppError, match="trained on text prompts"):
+        text_client.predict(*args, api_name="/generate")
+    args[2] = "a soft bell"  # and the same app serves the next request
+    summary, clips, _, _ = text_client.predict(*args, api_name="/generate")
+    assert summary.startswith("generate: 1 clip(s)") and len(clips) == 1
+    assert client.predict(*generate_args(n=1), api_name="/generate")[0].startswith("generate")
