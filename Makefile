@@ -11,7 +11,7 @@ EXTRAS := .[dev,metrics,reference,restore,dnsmos,text,onnx,ui,browser]
 KDIFF := k-diffusion==0.1.1.post1
 
 .PHONY: install lock demo test test-all test-browser bench bench-samplers codecs bench-decoders codecs-speech \
-	bench-decoders-speech bench-restore bench-long bench-restore-tasks bench-longform data-real \
+	bench-decoders-speech bench-export bench-restore bench-long bench-restore-tasks bench-longform data-real \
 	diagnose-music \
 	lint format clean
 
@@ -86,6 +86,12 @@ codecs: $(STAMP)
 	$(PY) -m audiodiff data synth
 	$(PY) -m audiodiff train experiment=vocoder_synth
 	$(PY) -m audiodiff train experiment=autoencoder_synth
+
+# the ONNX export: parity with PyTorch, then speed (onnxruntime vs torch eager and
+# torch.compile: denoiser calls/s at batch 1 and 16, vocoder and 4 s generation x real time)
+bench-export: $(STAMP)
+	$(PY) scripts/bench_export.py
+	$(PY) scripts/bench_export_speed.py
 
 bench-decoders: $(STAMP)
 	$(PY) -m audiodiff data synth out=data/synth_heldout seed=1 n=200
