@@ -25,6 +25,7 @@ from audiodiff.build import (
 )
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.diffusion.precond import Denoiser
+from audiodiff.editing.methods import EditingMethods
 from audiodiff.editing.variation import check_strength, strength_sigma, strength_steps
 from audiodiff.errors import AudioDiffError, ConfigError
 from audiodiff.fastpath import FastPath, accelerate, set_threads
@@ -53,7 +54,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
-class Pipeline:
+class Pipeline(EditingMethods):
     """EMA denoiser + representation + label vocabulary + default sampling settings."""
 
     def __init__(
@@ -296,85 +297,6 @@ class Pipeline:
             if text.startswith("cond."):
                 raise ConfigError("negative_" + text) from None
             raise ConfigError(f"negative_cond: {text}") from None
-
-    def vary(
-        self,
-        wav: Tensor,
-        sample_rate: int,
-        strength: float = 0.5,
-        n: int = 1,
-        cond: Mapping[str, CondValue] | None = None,
-        seed: int = 0,
-        **sampling: Any,
-    ) -> Tensor:
-        """n variations [n, 1, N] (at ``self.sample_rate``) of a recording [C, N] or [N] at
-        ``sample_rate`` (channels averaged): SDEdit at ``strength`` in [0, 1]; 0 is
-        decode(encode(wav)), 1 ignores it. ``sampling`` as in ``sample``
-        (``audiodiff.editing.vary``)."""
-        from audiodiff.editing import vary
-
-        return vary(self, wav, sample_rate, strength, n, cond, seed, **sampling)[1]
-
-    def inpaint(
-        self,
-        wav: Tensor,
-        sample_rate: int,
-        spans: Any,
-        n: int = 1,
-        cond: Mapping[str, CondValue] | None = None,
-        seed: int = 0,
-        **options: Any,
-    ) -> Tensor:
-        """The recording [C, N] or [N] at ``sample_rate`` with ``spans`` ([(start, end)] or
-        "START:END", seconds) regenerated: [n, 1, N'] at ``self.sample_rate``, the recording
-        itself outside the spans (crossfaded in). ``options``: before, after, fade, margin,
-        cg_iters, strength and ``sample``'s keywords (``audiodiff.editing.inpaint``)."""
-        from audiodiff.editing import inpaint
-
-        return inpaint(self, wav, sample_rate, spans, n, cond, seed, **options)[1]
-
-    def extend(
-        self,
-        wav: Tensor,
-        sample_rate: int,
-        before: float = 0.0,
-        after: float = 0.0,
-        n: int = 1,
-        cond: Mapping[str, CondValue] | None = None,
-        seed: int = 0,
-        **options: Any,
-    ) -> Tensor:
-        """Outpainting: ``before`` / ``after`` seconds generated around the recording, which
-        is kept: [n, 1, N + round((before + after) * sample_rate)] at ``self.sample_rate``
-        (``audiodiff.editing.extend``; ``options`` as in ``inpaint``)."""
-        from audiodiff.editing import extend
-
-        return extend(self, wav, sample_rate, before, after, n, cond, seed, **options)[1]
-
-    def generate_long(
-        self,
-        n: int = 1,
-        seconds: float = 10.0,
-        cond: Mapping[str, CondValue] | None = None,
-        seed: int = 0,
-        *,
-        overlap: float | None = None,
-        loop: bool = False,
-        context: float | None = None,
-        **sampling: Any,
-    ) -> Tensor:
-        """wav [n, 1, round(seconds * sample_rate)] generated in windows of ``context``
-        seconds (None: the training crop), each sampled given the ``overlap`` seconds it
-        shares with the one before (None: a quarter of the context); ``loop`` makes the end
-        run on into the start (a whole number of frames: ceil(seconds * frame_rate) * hop
-        samples). ``audiodiff.editing.generate_long``; ``sampling`` as in ``sample``, plus
-        cg_iters."""
-        from audiodiff.editing.longform import decode_long, generate_long
-
-        x = generate_long(
-            self, n, seconds, cond, seed, overlap=overlap, loop=loop, context=context, **sampling
-        )
-        return decode_long(self, x, seconds, loop)
 
     def restore(
         self,
