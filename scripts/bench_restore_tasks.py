@@ -15,7 +15,10 @@ Rows: the degraded input; the classical baselines (``TASK_BASELINES``: a cubic s
 the clipped samples, spectral replication of the band below the cut-off, linear prediction
 from both sides of each gap); route 1, the conditional model ``--ckpt`` (``--steps`` solver
 steps and the one-step predictive mode; given the true clip threshold and the cut-off); and
-route 2, the unconditional prior ``--prior`` with data consistency, when given.
+route 2, the unconditional prior ``--prior`` with data consistency, when given. For
+bandwidth, one diagnostic row more: route 1's output with its band above the cut-off scaled
+frame by frame to the clean clip's energy there (``oracle_band_level``), which tells whether
+the new band's shape or its loudness limits the LSD.
 
 Gap filling is told where the gaps are (``RestoreOptions(gaps=...)``, the linear-prediction
 fill's ``known`` mask): the espeak clips hold long runs of digital silence, which the
@@ -147,6 +150,20 @@ def baselines(task: str) -> dict[str, Method]:
     return {"linear prediction": lambda y, i: lpc_gap_fill(y[None], SR, known_mask(y, i))[0]}
 
 
+def oracle_band_level(est: torch.Tensor, clean: torch.Tensor, n_fft=2048, hop=512) -> torch.Tensor:
+    """est [1, N] with its band above the cut-off scaled, frame by frame, to the clean clip's
+    energy there (one gain per STFT frame, the bins' shape left as est has it): what est
+    would score if only the loudness of its new band were wrong."""
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+    stft = lambda x: torch.stft(x.double(), n_fft, hop, window=window, return_complex=True)  # noqa: E731
+    e, c = stft(est[0]), stft(clean[0])  # [F, T]
+    high = slice(math.ceil(CUTOFF_HZ * n_fft / SR), None)
+    energy = lambda z: z[high].abs().square().sum(0)  # noqa: E731 - [T]
+    gain = (energy(c) / energy(e).clamp_min(1e-20)).sqrt()
+    e[high] = e[high] * gain
+    return torch.istft(e, n_fft, hop, window=window, length=est.shape[-1]).float()[None]
+
+
 def known_mask(y: torch.Tensor, info: dict) -> torch.Tensor:
     """[1, 1, N]: False inside the clip's gaps."""
     known = torch.ones_like(y, dtype=torch.bool)[None]
@@ -274,6 +291,10 @@ def main(argv=None) -> int:
             name = f"route 1, {args.steps} {args.sampler} steps"
             methods[name] = route(pipe, task, sampler=args.sampler, steps=args.steps)
             methods["route 1, 1 step (default)"] = route(pipe, task, sampler="euler", steps=1)
+            if task == "bandwidth":  # a diagnosis, not a method: it reads the clean clip
+                one_step = methods["route 1, 1 step (default)"]
+                oracle = "oracle: route 1, 1 step, true high-band level"
+                methods[oracle] = lambda y, i, f=one_step: oracle_band_level(f(y, i), i["clean"])
         if "route 2" in models:
             name = f"route 2 (prior), {args.prior_steps} {args.prior_sampler} steps"
             methods[name] = route(
@@ -286,7 +307,7 @@ def main(argv=None) -> int:
         for i, (clip, clean) in enumerate(clean_clips):
             degraded = op(clean[None], torch.Generator().manual_seed(i))
             params = degraded.params
-            info = {"clip": i, **params}
+            info = {"clip": i, **params, "clean": clean}  # the clean clip: oracle rows only
             if task == "declip":
                 info["threshold"] = params["threshold"][0]
             y = degraded.wav[0]  # [1, N]
