@@ -5,6 +5,7 @@ visitor causes show as messages in the page, and both actions are named API endp
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 
@@ -24,6 +25,7 @@ def _guarded(fn: Callable) -> Callable:
     """fn with every exception turned into a message in the page: a user's mistake as its
     one line, anything else named by type (the traceback goes to the server log only)."""
 
+    @functools.wraps(fn)  # gradio reads fn's signature: its inputs and its gr.Progress
     def run(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
@@ -36,8 +38,6 @@ def _guarded(fn: Callable) -> Callable:
             message = f"internal error ({type(e).__name__}: {e})"
             raise gr.Error(message, print_exception=False) from None
 
-    run.__name__ = fn.__name__
-    run.__doc__ = fn.__doc__
     return run
 
 

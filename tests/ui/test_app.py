@@ -148,3 +148,18 @@ def test_bad_input_gives_a_message_and_the_app_keeps_serving(served, text_served
     summary, clips, _, _ = text_client.predict(*args, api_name="/generate")
     assert summary.startswith("generate: 1 clip(s)") and len(clips) == 1
     assert client.predict(*generate_args(n=1), api_name="/generate")[0].startswith("generate")
+
+
+def test_the_guard_keeps_the_signature_gradio_reads():
+    """gradio finds its inputs and the gr.Progress tracker in the handler's signature; a
+    wrapper that hid it (*args, **kwargs) left the page's progress bar dead."""
+    import inspect
+
+    from audiodiff.ui.app import _guarded
+
+    def handler(a, b, progress=gr.Progress()):
+        return a
+
+    params = inspect.signature(_guarded(handler)).parameters
+    assert list(params) == ["a", "b", "progress"]
+    assert isinstance(params["progress"].default, gr.Progress)
