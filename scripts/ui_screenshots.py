@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 
 import torch
+import ui_driver as ui
 
 from audiodiff.audio.io import find_audio, load, save
 from audiodiff.restore.noise import AddNoise, ColoredNoise
-from audiodiff.ui import driver as ui
 
 
 def noisy_pair(clean_dir: Path, tmp: Path) -> tuple[Path, Path]:

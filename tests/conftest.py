@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,6 +15,25 @@ from audiodiff.build import build_denoiser, build_representation
 from audiodiff.data.synth import SynthSpec, build_synth
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.training.export import export, export_codec
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """load_script(name) -> the module scripts/NAME.py, imported as a script runs (its
+    neighbours, e.g. benchlib, importable)."""
+
+    def load(name: str):
+        if str(SCRIPTS) not in sys.path:
+            sys.path.insert(0, str(SCRIPTS))
+        spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from audiodiff.ui import driver as ui
-
 pytestmark = pytest.mark.browser
 
-if not all(ui.chromium()):
+if not (shutil.which("chromium") or shutil.which("chromium-browser")) or not shutil.which(
+    "chromedriver"
+):
     pytest.skip(
         "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
         "`make test-browser` installs them)",
@@ -31,7 +31,13 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def server(ui_models, tmp_path_factory, ports):
+def ui(load_script):
+    """scripts/ui_driver.py: the Selenium steps (shared with scripts/ui_screenshots.py)."""
+    return load_script("ui_driver")
+
+
+@pytest.fixture(scope="module")
+def server(ui, ui_models, tmp_path_factory, ports):
     """`audiodiff ui` in a subprocess on a free port; its URL once it answers."""
     work = tmp_path_factory.mktemp("ui_work")
     args = [f"ckpt={ui_models.generator}", f"restore_ckpt={ui_models.restorer}",
@@ -43,7 +49,7 @@ def server(ui_models, tmp_path_factory, ports):
 
 
 @pytest.fixture(scope="module")
-def page():
+def page(ui):
     driver = ui.browser()
     yield driver
     driver.quit()
@@ -60,7 +66,7 @@ def screenshot(page, tmp_path: Path, name: str) -> Path:
     return path
 
 
-def test_generate_tab(server, page, tmp_path):
+def test_generate_tab(ui, server, page, tmp_path):
     page.get(server)
     ui.wait_for(page, "#generate-button")
     ui.choose(page, "#label-instrument", "bell")
@@ -81,7 +87,7 @@ def test_generate_tab(server, page, tmp_path):
     screenshot(page, tmp_path, "generate")
 
 
-def test_restore_tab(server, page, tmp_path, recording):
+def test_restore_tab(ui, server, page, tmp_path, recording):
     page.get(server)
     ui.wait_for(page, "#generate-button")
     ui.open_tab(page, "Restore")
@@ -99,7 +105,7 @@ def test_restore_tab(server, page, tmp_path, recording):
     screenshot(page, tmp_path, "restore")
 
 
-def test_a_bad_file_is_a_message_in_the_page(server, page, tmp_path):
+def test_a_bad_file_is_a_message_in_the_page(ui, server, page, tmp_path):
     page.get(server)
     ui.wait_for(page, "#generate-button")
     ui.open_tab(page, "Restore")

@@ -1,5 +1,6 @@
-"""Drive the page in headless Chromium (Debian's chromium + chromium-driver) with Selenium:
-the browser tests and ``scripts/ui_screenshots.py`` share these steps."""
+"""Drive the `audiodiff ui` page in headless Chromium (Debian's chromium + chromium-driver)
+with Selenium: the browser tests (tests/ui/test_browser.py) and ``ui_screenshots.py`` share
+these steps. Kept out of the package: it fetches pages over HTTP (the local server's)."""
 
 from __future__ import annotations
 
