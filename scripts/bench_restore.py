@@ -116,7 +116,7 @@ def main(argv=None) -> int:
 
     if args.ckpt:
         pipe = load_model(args.ckpt, "cpu")
-        default = RestoreOptions(task="denoise")  # one step from 10 sigma_data
+        default = RestoreOptions(task="denoise")  # one step from 20 sigma_data
         methods["model, 1 step (default)"] = lambda w: restore(pipe, w, default)
         more = RestoreOptions(task="denoise", steps=args.steps)
         methods[f"model, {args.steps} steps"] = lambda w: restore(pipe, w, more)

@@ -43,6 +43,7 @@ class Options:
     chunk_seconds: float
     overlap_seconds: float
     match_level: bool
+    band_level: bool
     seed: int
     device: str
     threads: int | None

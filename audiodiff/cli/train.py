@@ -125,6 +125,10 @@ def _fit(cfg: DictConfig) -> None:
     tokenizer = getattr(datamodule, "tokenizer", None)
     if tokenizer is not None:  # a text model: the checkpoint encodes prompts as it trained
         config["tokenizer"] = tokenizer.to_dict()
+    if cfg.get("band_envelope"):  # data statistics, like the vocabulary: fitted before training
+        from audiodiff.restore.envelope import fit_on_dataset
+
+        config["band_envelope"] = fit_on_dataset(datamodule.train_set, int(cfg.sample_rate))
     module, summary = instantiate(cfg.task)(config, datamodule)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     loggers = [instantiate(c) for c in cfg.loggers.values() if c is not None]

@@ -33,6 +33,7 @@ def conditional(synth_dir, tmp_path_factory) -> Path:
         "trainer.max_steps=2",
         "data.batch_size=2",
         "data.segment_seconds=0.5",
+        "band_envelope=true",
     ]
     assert main(["train", *args]) == 0
     return tmp / "run" / "model"
@@ -103,6 +104,30 @@ def test_a_recording_is_restored_at_the_training_level_whatever_its_own(conditio
         opts = RestoreOptions(steps=2, match_level=match)
         quiet, loud = restore(pipe, wav, opts), restore(pipe, 10 * wav, opts)
         assert torch.allclose(loud, 10 * quiet, rtol=1e-4, atol=1e-5) is close, match
+
+
+def test_bandwidth_raises_the_new_band_to_the_trained_envelope(conditional):
+    """band_envelope=true fits the band levels on the training clips; restore scales the
+    model's new band with it (band_level), and either way keeps the observed band."""
+    from audiodiff.pipeline import load
+    from audiodiff.restore.operators import LowBand
+    from audiodiff.restore.restorer import RestoreOptions, restore
+
+    pipe = load(conditional, "cpu")
+    assert len(pipe.config["band_envelope"]["mean"]) == 32  # 250 Hz bands up to 8 kHz
+    rng = np.random.default_rng(2)
+    wav = torch.from_numpy(rng.standard_normal(16000).astype(np.float32) * 0.1)[None]
+    low = torch.fft.irfft(LowBand(wav[None], 4000, 16000).y_low, n=16000)[0]
+    outs = {
+        on: restore(pipe, low, RestoreOptions(task="bandwidth", cutoff_hz=4000, band_level=on))
+        for on in (True, False)
+    }
+    band = torch.fft.rfftfreq(16000, 1 / 16000) >= 4000
+    high = {on: torch.fft.rfft(out)[0, band].abs().square().sum() for on, out in outs.items()}
+    assert not torch.allclose(high[True], high[False], rtol=0.05)  # the envelope moved it
+    for out in outs.values():
+        a, b = torch.fft.rfft(out)[0, ~band], torch.fft.rfft(low)[0, ~band]
+        assert (a - b).abs().max() < 1e-3 * b.abs().max()
 
 
 def test_pipe_restore_takes_any_rate_and_returns_the_input_shape(conditional):
