@@ -16,9 +16,10 @@ the clipped samples, spectral replication of the band below the cut-off, linear 
 from both sides of each gap); route 1, the conditional model ``--ckpt`` (``--steps`` solver
 steps and the one-step predictive mode; given the true clip threshold and the cut-off); and
 route 2, the unconditional prior ``--prior`` with data consistency, when given. For
-bandwidth, one diagnostic row more: route 1's output with its band above the cut-off scaled
-frame by frame to the clean clip's energy there (``oracle_band_level``), which tells whether
-the new band's shape or its loudness limits the LSD.
+bandwidth, two rows more: route 1 without its band-level predictor (``band_level=False``,
+when the model has one), and a diagnosis: route 1's output with its band above the cut-off
+scaled frame by frame to the clean clip's energy there (``oracle_band_level``), which tells
+whether the new band's shape or its loudness limits the LSD.
 
 Gap filling is told where the gaps are (``RestoreOptions(gaps=...)``, the linear-prediction
 fill's ``known`` mask): the espeak clips hold long runs of digital silence, which the
@@ -291,6 +292,10 @@ def main(argv=None) -> int:
             name = f"route 1, {args.steps} {args.sampler} steps"
             methods[name] = route(pipe, task, sampler=args.sampler, steps=args.steps)
             methods["route 1, 1 step (default)"] = route(pipe, task, sampler="euler", steps=1)
+            if task == "bandwidth" and pipe.config.get("band_envelope"):
+                methods["route 1, 1 step, without band_level"] = route(
+                    pipe, task, sampler="euler", steps=1, band_level=False
+                )
             if task == "bandwidth":  # a diagnosis, not a method: it reads the clean clip
                 one_step = methods["route 1, 1 step (default)"]
                 oracle = "oracle: route 1, 1 step, true high-band level"

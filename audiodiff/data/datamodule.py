@@ -62,6 +62,7 @@ class AudioDataModule(L.LightningDataModule):
         vocab_path: str | None = None,
         seed: int = 0,
         degrade: Any = None,
+        observation_fill: str | None = None,
         timing: bool = False,
         text_column: str | None = None,
         tokenizer: TokenizerFactory | None = None,
@@ -105,6 +106,7 @@ class AudioDataModule(L.LightningDataModule):
         self.tokenizer_path = Path(tokenizer_path) if tokenizer_path else None
         self.tokenizer: TextTokenizer | None = None
         self.degrade = degrade  # an operator or {task: operator}: serves (clean, degraded)
+        self.observation_fill = observation_fill  # gaps of the degraded clip filled so
         self.vocab: LabelVocab | None = None
         self.train_set: AudioFolder | None = None
         self.val_set: AudioFolder | None = None
@@ -185,7 +187,13 @@ class AudioDataModule(L.LightningDataModule):
     def _degraded(self, folder: AudioFolder) -> AudioFolder | DegradedFolder:
         if self.degrade is None:
             return folder
-        return DegradedFolder(folder, self.degrade, self.vocab, level_db=self.loudness_db)
+        return DegradedFolder(
+            folder,
+            self.degrade,
+            self.vocab,
+            level_db=self.loudness_db,
+            fill=self.observation_fill,
+        )
 
     def _loader(self, dataset: AudioFolder, shuffle: bool) -> ResumableLoader:
         trainer = self.trainer  # DDP: each process loads its share (use_distributed_sampler off)

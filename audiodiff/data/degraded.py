@@ -19,6 +19,7 @@ from audiodiff.audio.loudness import level_gain
 from audiodiff.data.folder import AudioFolder
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.errors import ConfigError
+from audiodiff.restore.gaps import PREFILLS, prefill
 
 TASK = "task"  # the label naming the degradation of a multi-task model
 
@@ -43,7 +44,12 @@ class DegradedFolder(Dataset):
     """
 
     def __init__(
-        self, base: AudioFolder, degrade: Any, vocab: LabelVocab, level_db: float | None = None
+        self,
+        base: AudioFolder,
+        degrade: Any,
+        vocab: LabelVocab,
+        level_db: float | None = None,
+        fill: str | None = None,
     ) -> None:
         if base.representation is not None:
             raise ConfigError(
@@ -53,6 +59,11 @@ class DegradedFolder(Dataset):
         self.tasks = dict(degrade) if isinstance(degrade, Mapping) else {"": degrade}
         self.vocab = vocab
         self.level_db = level_db
+        if fill is not None and fill not in PREFILLS:
+            raise ConfigError(
+                f"data.observation_fill must be null or one of {', '.join(PREFILLS)}, got {fill!r}"
+            )
+        self.fill = fill  # the gaps of ``degraded`` filled this way (the model reads that)
         self.records = base.records
 
     def __len__(self) -> int:
@@ -69,6 +80,9 @@ class DegradedFolder(Dataset):
         with torch.no_grad():
             out = self.tasks[name](item["wav"][None].float(), g)
         degraded = out.wav[0].to(item["wav"].dtype)  # [1, N]
+        if self.fill is not None and "known" in out.masks:
+            rate, known = self.base.sample_rate, out.masks["known"]
+            degraded = prefill(self.fill, degraded[None], rate, known)[0]
         if self.level_db is not None:
             gain = level_gain(degraded.flatten(), self.level_db)
             item["wav"], degraded = item["wav"] * gain, degraded * gain

@@ -1,4 +1,5 @@
-"""Gaps: spans of samples set to zero (packet loss, dropouts), for gap filling."""
+"""Gaps: spans of samples set to zero (packet loss, dropouts), for gap filling; and the
+classical fills a conditional model may read its observation through (``prefill``)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,20 @@ class Gaps:
             "spans_s": [[a / self.sample_rate, b / self.sample_rate] for a, b in spans],
         }
         return Degraded(degraded, params, {"known": known})
+
+
+PREFILLS = ("lpc",)
+
+
+def prefill(method: str, wav: Tensor, sample_rate: int, known: Tensor) -> Tensor:
+    """wav [B, 1, N] with its gaps (``known`` [B or 1, 1, N] False) filled by a classical
+    method: ``"lpc"``, linear prediction from both sides (``baselines.lpc_gap_fill``).
+
+    A gap-filling model trained with ``data.observation_fill=lpc`` reads the recording this
+    way, in training and in ``audiodiff restore``: it refines the prediction rather than a
+    zero fill, and keeps the known samples as every fill does."""
+    from audiodiff.restore.baselines import lpc_gap_fill  # numpy-heavy; only when used
+
+    if method not in PREFILLS:
+        raise ValueError(f"observation_fill must be one of {', '.join(PREFILLS)}, got {method!r}")
+    return lpc_gap_fill(wav, sample_rate, known.bool()).to(wav.dtype)

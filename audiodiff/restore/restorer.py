@@ -12,6 +12,8 @@ unclipped samples (decode, project, encode again: exact for stft, through Griffi
 phase for mels), or reconstruction guidance through a decoder that declares itself
 ``differentiable``; denoising is SDEdit (partial noising).
 
+A gap-filling model trained with ``data.observation_fill=lpc`` reads the recording with its
+gaps filled by linear prediction, as it trained (``audiodiff.restore.gaps.prefill``).
 For bandwidth extension, a model that carries a ``band_envelope`` (fitted on its training
 clips, ``audiodiff.restore.envelope``) gets its new band scaled to the level predicted from
 the observed band: the posterior mean alone is too quiet there.
@@ -35,6 +37,7 @@ from audiodiff.errors import ConfigError
 from audiodiff.generation import sample, seeded_noise
 from audiodiff.restore.chunking import process_in_chunks
 from audiodiff.restore.envelope import BandEnvelope
+from audiodiff.restore.gaps import prefill
 from audiodiff.restore.operators import (
     Clipped,
     KnownSamples,
@@ -148,8 +151,13 @@ def restore_chunk(
     rep = pipe.representation
     diffusion = pipe.config["diffusion"]
     y = y.to(pipe.device)
-    obs_x = rep.encode(y)  # [1, C, T]
     conditional = bool(pipe.config.get("observation"))
+    fill = (pipe.config.get("data") or {}).get("observation_fill")
+    observed = y
+    if conditional and fill and opts.task == "inpaint":  # the model reads the gaps so filled
+        mask = known if known is not None else opts.known(y[0], rep.sample_rate)[None]
+        observed = prefill(fill, y, rep.sample_rate, mask.to(y.device))
+    obs_x = rep.encode(observed)  # [1, C, T]
     cond = _label_cond(pipe, opts.task)
     observe = None
     if conditional:

@@ -130,6 +130,32 @@ def test_bandwidth_raises_the_new_band_to_the_trained_envelope(conditional):
         assert (a - b).abs().max() < 1e-3 * b.abs().max()
 
 
+def test_a_model_trained_on_filled_gaps_reads_them_filled(conditional, monkeypatch):
+    """data.observation_fill=lpc: restore hands the model the recording with its gaps
+    filled by linear prediction, as in training; the known samples stay as they were."""
+    import audiodiff.restore.restorer as restorer
+    from audiodiff.pipeline import load
+    from audiodiff.restore.restorer import RestoreOptions, restore
+
+    pipe = load(conditional, "cpu")
+    wav = torch.from_numpy(tone(1.0, 16000))[None]
+    wav[:, 4000:4800] = 0
+    opts = RestoreOptions(task="inpaint", gaps=[[0.25, 0.3]])
+    seen = []
+    real = restorer.prefill
+    monkeypatch.setattr(restorer, "prefill", lambda *a: seen.append(a) or real(*a))
+    plain = restore(pipe, wav, opts)
+    assert not seen  # a model trained on zero-filled gaps reads them zero-filled
+    pipe.config["data"]["observation_fill"] = "lpc"
+    filled = restore(pipe, wav, opts)
+    assert len(seen) == 1 and seen[0][0] == "lpc" and not seen[0][3][..., 4000:4800].any()
+    assert not torch.allclose(filled, plain)
+    for out in (plain, filled):
+        assert torch.equal(out[:, :3900], wav[:, :3900]) and torch.equal(
+            out[:, 4900:], wav[:, 4900:]
+        )
+
+
 def test_pipe_restore_takes_any_rate_and_returns_the_input_shape(conditional):
     from audiodiff.errors import ConfigError
     from audiodiff.pipeline import load

@@ -68,3 +68,25 @@ def test_with_a_level_the_degraded_clip_is_at_it_and_the_pair_keeps_its_ratio(sy
         ratio = (item["degraded"].norm() / item["wav"].norm()).item()
         assert 4.0 <= ratio <= 8.0  # Scale's gain, unchanged by the common one
     assert checked >= 5
+
+
+def test_observation_fill_gives_the_model_its_gaps_filled_by_linear_prediction(synth_dir):
+    import pytest
+
+    from audiodiff.errors import ConfigError
+    from audiodiff.restore.baselines import lpc_gap_fill
+    from audiodiff.restore.gaps import Gaps
+
+    gaps = Gaps(count=3, seconds=0.03, sample_rate=16000)
+    common = dict(root=str(synth_dir), labels=[], segment_seconds=0.5, batch_size=4, degrade=gaps)
+    zero, lpc = AudioDataModule(**common), AudioDataModule(**common, observation_fill="lpc")
+    zero.setup(), lpc.setup()
+    key = EpochSampler(len(zero.train_set), seed=1).keys()[0]
+    holes, filled = zero.train_set[key]["degraded"], lpc.train_set[key]["degraded"]
+    known = holes != 0  # the clips are not silent: exact zeros are the gaps
+    assert (~known).sum() >= 3 * 480 and torch.equal(filled[known], holes[known])
+    assert filled[~known].abs().max() > 0  # the gaps were filled ...
+    expected = lpc_gap_fill(holes[None], 16000, known[None])[0]
+    assert torch.allclose(filled, expected, atol=1e-6)  # ... by linear prediction
+    with pytest.raises(ConfigError, match="observation_fill"):
+        AudioDataModule(**common, observation_fill="magic").setup()
