@@ -50,7 +50,7 @@ from audiodiff.restore.posterior import data_consistency, reconstruction_guidanc
 TASKS = ("denoise", "declip", "bandwidth", "inpaint")
 # a conditional model's one step starts at this many sigma_data: on held-out clips the
 # benchmarks do not score (docs/restoration.md), 20 beat 10 on denoising (+0.12 dB, +0.07
-# PESQ) and declipping (+0.12 dB) and tied on bandwidth extension and gap filling
+# PESQ) and declipping (+0.12 dB) and moved bandwidth extension and gap filling little
 START_OVER_SIGMA_DATA = 20.0
 
 
