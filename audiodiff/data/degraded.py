@@ -19,7 +19,7 @@ from audiodiff.audio.loudness import level_gain
 from audiodiff.data.folder import AudioFolder
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.errors import ConfigError
-from audiodiff.restore.gaps import PREFILLS, prefill
+from audiodiff.restore.gaps import check_prefill, prefill
 
 TASK = "task"  # the label naming the degradation of a multi-task model
 
@@ -59,10 +59,7 @@ class DegradedFolder(Dataset):
         self.tasks = dict(degrade) if isinstance(degrade, Mapping) else {"": degrade}
         self.vocab = vocab
         self.level_db = level_db
-        if fill is not None and fill not in PREFILLS:
-            raise ConfigError(
-                f"data.observation_fill must be null or one of {', '.join(PREFILLS)}, got {fill!r}"
-            )
+        check_prefill(fill)
         self.fill = fill  # the gaps of ``degraded`` filled this way (the model reads that)
         self.records = base.records
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from audiodiff.errors import ConfigError
 from audiodiff.restore.base import Degraded, check_wav
 from audiodiff.restore.ranges import Spec, check_range, draw, draw_int
 
@@ -69,6 +70,14 @@ class Gaps:
 PREFILLS = ("lpc",)
 
 
+def check_prefill(method: str | None) -> None:
+    """Refuse a ``data.observation_fill`` that is neither null nor one of ``PREFILLS``."""
+    if method is not None and method not in PREFILLS:
+        raise ConfigError(
+            f"data.observation_fill must be null or one of {', '.join(PREFILLS)}, got {method!r}"
+        )
+
+
 def prefill(method: str, wav: Tensor, sample_rate: int, known: Tensor) -> Tensor:
     """wav [B, 1, N] with its gaps (``known`` [B or 1, 1, N] False) filled by a classical
     method: ``"lpc"``, linear prediction from both sides (``baselines.lpc_gap_fill``).
@@ -78,6 +87,5 @@ def prefill(method: str, wav: Tensor, sample_rate: int, known: Tensor) -> Tensor
     zero fill, and keeps the known samples as every fill does."""
     from audiodiff.restore.baselines import lpc_gap_fill  # numpy-heavy; only when used
 
-    if method not in PREFILLS:
-        raise ValueError(f"observation_fill must be one of {', '.join(PREFILLS)}, got {method!r}")
+    check_prefill(method)
     return lpc_gap_fill(wav, sample_rate, known.bool()).to(wav.dtype)
