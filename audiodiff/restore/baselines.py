@@ -396,8 +396,8 @@ def lpc_gap_fill(
     sample_rate: int,
     known: Tensor | None = None,
     *,
-    order: int = 32,
-    context_seconds: float = 0.08,
+    order: int = 256,
+    context_seconds: float = 0.25,
     min_gap_seconds: float = 0.01,
 ) -> Tensor:
     """Gap filling by linear prediction from both sides (Etter 1996, "Restoration of a
@@ -413,6 +413,12 @@ def lpc_gap_fill(
     two are crossfaded across the gap with complementary raised-cosine weights (only one when
     the other side has no usable context). Gaps are filled left to right, so a gap's left
     context may include the gap filled before it. The known samples are kept exactly.
+
+    The defaults (order 256 on 0.25 s) were picked on 30 music clips kept for tuning (2-5
+    gaps of 50-200 ms per 4 s clip): median whole-clip SI-SDR 16.9 dB, against 11.2 dB for
+    order 32 on 0.08 s and 14.0 for order 128 on 0.25 s. A sustained note needs the long
+    model. On 40 speech clips the order hardly matters (8.7 to 9.2 dB). Burg's recursion
+    costs O(order x context) per side: about 25 ms for a 2 s clip with three gaps.
     """
     _check(wav)
     clips = wav[:, 0].detach().double().cpu().numpy()  # [B, N]
