@@ -19,7 +19,9 @@ solver and steps (equal NFE), then each set of clips is scored against the held-
   fraction of note clips that start within 0.12 s;
 - voiced fraction (pyin) of the note clips;
 - with ``--classifier DIR`` (scripts/train_label_classifier.py), label accuracy: the
-  fraction of clips the classifier reads as their row's value of its label.
+  fraction of clips the classifier reads as their row's value of its label;
+- per clip (JSON only): instrument, RMS dBFS and, for the pitched ones, the target pitch,
+  the outcome and the cents off, to see where the misses and the quiet clips are.
 
 The held-out audio itself is scored the same way as the ``real`` row. ``--vocoder PATH`` adds
 a row per model with the same samples decoded by that vocoder instead of Griffin-Lim. Prints a
@@ -98,16 +100,24 @@ def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict
     """Pitch, FD / floor, loudness and onset statistics of clips [N] drawn for ``rows``."""
     counts = dict.fromkeys(OUTCOMES, 0)
     voiced, onsets = [], []
-    for wav, row in zip(clips, rows, strict=True):
+    levels = np.array([float(rms_db(torch.from_numpy(w))) for w in clips])
+    per_clip = []  # one record per clip: where the misses and the quiet clips are
+    for wav, row, level in zip(clips, rows, levels, strict=True):
+        record = {"instrument": row.get("instrument"), "rms_db": round(float(level), 2)}
+        per_clip.append(record)
         target = pitch_target(row)
         if target is None:
             continue
         stats = pitch_stats(wav, sr, target, fmin=note_fmin(target))
-        counts[pitch_outcome(stats)] += 1
+        outcome = pitch_outcome(stats)
+        counts[outcome] += 1
         voiced.append(stats["voiced_fraction"])
         onsets.append(onset_seconds(wav, sr))
+        cents = stats.get("cents_off")
+        record.update(
+            pitch=target, outcome=outcome, cents_off=None if cents is None else round(cents, 1)
+        )
     n_notes = sum(counts.values())
-    levels = np.array([float(rms_db(torch.from_numpy(w))) for w in clips])
     feats = standardize(np.stack([clip_features(w, sr) for w in clips]), ref["feats"])
     fd = frechet_distance(feats, ref["feats_std"])
     return {
@@ -122,6 +132,7 @@ def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict
         "rms_db_std": float(levels.std()),
         "rms_db_p10": float(np.percentile(levels, 10)),
         "loudness_w1_db": wasserstein1(levels, ref["levels"]),
+        "per_clip": per_clip,
     }
 
 
