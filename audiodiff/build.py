@@ -74,6 +74,26 @@ def build_tokenizer(config: Mapping[str, Any]) -> TextTokenizer | None:
     return tokenizer_from_dict(config["tokenizer"], "tokenizer")
 
 
+def label_values(vocab: LabelVocab, labels: list[str]) -> dict[str, list[float]]:
+    """The number of each id of each of ``labels`` (``model.numeric_labels``): NaN for the
+    null id 0 and for values that do not parse as numbers."""
+    out = {}
+    for label in labels:
+        if label not in vocab.labels:
+            known = ", ".join(vocab.labels) or "none"
+            raise ConfigError(f"model.numeric_labels: {label!r} is not a label (labels: {known})")
+        values = [float("nan")]
+        for i in range(1, vocab.size(label)):
+            try:
+                values.append(float(vocab.decode(label, i)))
+            except ValueError:
+                values.append(float("nan"))
+        if all(v != v for v in values):
+            raise ConfigError(f"model.numeric_labels: none of {label!r}'s values is a number")
+        out[label] = values
+    return out
+
+
 def build_denoiser(
     config: Mapping[str, Any],
     representation: Representation,
@@ -92,6 +112,9 @@ def build_denoiser(
     extra: dict[str, Any] = (
         {"obs_channels": representation.channels} if config.get("observation") else {}
     )
+    numeric = list(config["model"].get("numeric_labels") or [])
+    if numeric:
+        extra["label_values"] = label_values(vocab, numeric)
     if config.get("text"):
         tokenizer = tokenizer if tokenizer is not None else build_tokenizer(config)
         make_encoder = instantiate_part(config["text"]["encoder"], _partial_=True)

@@ -40,6 +40,9 @@ class UNet1d(nn.Module):
     ``obs_head="complex_gain"`` (for an observation laid out as [Re; Im] bins, with as many
     channels as x) also reads each observed bin's log-magnitude and adds a per-bin gain times
     the observation to the output (``audiodiff.nn.observation``).
+    A label named in ``numeric_labels`` (such as ``main_pitch``) is also embedded by its value
+    (``label_values``: the number of each id, from the vocabulary), so that neighbouring values
+    share what they learn (``audiodiff.nn.embedding.ValueEmbedding``).
     With ``timing`` the net also reads ``cond["seconds_start"]`` and ``cond["seconds_total"]``
     ([B] float seconds; NaN or missing = null), embedded and added to the noise embedding
     (``audiodiff.nn.timing``); without it those keys are refused.
@@ -65,6 +68,8 @@ class UNet1d(nn.Module):
         num_heads: int = 4,
         emb_dim: int | None = None,
         label_sizes: Mapping[str, int] | None = None,
+        numeric_labels: Sequence[str] = (),
+        label_values: Mapping[str, Sequence[float]] | None = None,
         dropout: float = 0.0,
         obs_channels: int = 0,
         obs_head: str = "none",
@@ -116,7 +121,16 @@ class UNet1d(nn.Module):
         emb_dim = 4 * channels if emb_dim is None else emb_dim
 
         self.noise_embedding = NoiseEmbedding(channels + channels % 2, emb_dim)
-        self.label_embedding = LabelEmbedding(label_sizes, emb_dim)
+        label_values = dict(label_values or {})
+        missing = sorted(set(numeric_labels) - set(label_values))
+        if missing:
+            raise ValueError(
+                f"numeric_labels {missing} need label_values (the number of each id; "
+                "audiodiff.build fills them from the vocabulary)"
+            )
+        self.label_embedding = LabelEmbedding(
+            label_sizes, emb_dim, {k: label_values[k] for k in numeric_labels}
+        )
         clash = sorted(set(TIMING_KEYS) & set(label_sizes or {})) if timing else []
         if clash:
             raise ValueError(f"label {clash[0]!r} clashes with the timing condition of that name")
