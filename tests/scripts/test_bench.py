@@ -53,7 +53,9 @@ def test_bench_generate(tmp_path, sampler, nfe):
     assert set(rows) == {(1, "fp32"), (1, "bf16"), (2, "fp32"), (2, "bf16")}  # no graphs on CPU
     assert len(result["skipped"]) == 2 and "CUDA graphs" in result["skipped"][0]
     for r in rows.values():
-        assert r["nfe"] == nfe and r["rtf"] > 0 and 0 < r["fraction_of_peak"] < 2
+        # fraction_of_peak divides two timings (the run's FLOP rate by a matmul's), so it is
+        # only checked for being computed: on a busy machine either can be the slower one
+        assert r["nfe"] == nfe and r["rtf"] > 0 and r["fraction_of_peak"] > 0
     # FLOPs counted per guided call: twice the batch, twice the FLOPs; tiny ~ 2 x 0.14 GFLOP
     assert rows[2, "fp32"]["gflop_per_forward"] == pytest.approx(
         2 * rows[1, "fp32"]["gflop_per_forward"], rel=1e-6
