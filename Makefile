@@ -9,10 +9,13 @@ PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c const
 	-c $(LOCK)
 EXTRAS := .[dev,metrics,reference,restore,dnsmos,text,onnx,ui,browser]
 KDIFF := k-diffusion==0.1.1.post1
+# the peer U-Net `make bench-unet-peers` times ours against; without its dependencies, which
+# ask for torchaudio (a CUDA build on the registry)
+ADP := audio-diffusion-pytorch==0.1.3 a-unet==0.0.16 einops==0.8.2
 
 .PHONY: install lock demo test test-all test-browser bench bench-samplers codecs bench-decoders codecs-speech \
 	bench-decoders-speech bench-export bench-restore bench-long bench-restore-tasks bench-longform data-real \
-	diagnose-music \
+	diagnose-music bench-unet-peers \
 	lint format clean
 
 $(STAMP): pyproject.toml constraints.txt $(LOCK)
@@ -92,6 +95,12 @@ codecs: $(STAMP)
 bench-export: $(STAMP)
 	$(PY) scripts/bench_export.py
 	$(PY) scripts/bench_export_speed.py
+
+# training speed of our U-Net against audio-diffusion-pytorch's UNetV0 at equal parameters,
+# in one process, eager and under torch.compile (~4 min on 2 cores)
+bench-unet-peers: $(STAMP)
+	$(PIP_INSTALL) --no-deps $(ADP)
+	$(PY) scripts/bench_unet_peers.py --compile
 
 bench-decoders: $(STAMP)
 	$(PY) -m audiodiff data synth out=data/synth_heldout seed=1 n=200

@@ -106,8 +106,11 @@ def test_trainers_instantiate(option, tmp_path):
     if option == "ddp":
         overrides += ["trainer.strategy=auto"]
     cfg = compose("train", overrides)
-    trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
+    from audiodiff.cli.train import lightning_trainer
+
+    trainer = instantiate(lightning_trainer(cfg.trainer), logger=False, callbacks=[])
     assert trainer.max_steps == cfg.trainer.max_steps
+    assert "compile" in cfg.trainer and "compile" not in lightning_trainer(cfg.trainer)
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from audiodiff.errors import ConfigError
 from audiodiff.safe_load import read_checkpoint
+from audiodiff.training.compile import COMPILE_MODES
 
 RUN_DIR_ENV = "AUDIODIFF_RUN_DIR"
 
@@ -34,9 +35,19 @@ class Options:  # the command's own keys, type-checked before anything runs
 TRAINER_COUNTS = ("max_steps", "max_epochs", "check_val_every_n_epoch", "log_every_n_steps")
 
 
+def lightning_trainer(node: DictConfig) -> dict[str, Any]:
+    """The trainer config, resolved, without ``compile``, which audiodiff reads (not
+    lightning.Trainer)."""
+    resolved = OmegaConf.to_container(node, resolve=True)
+    return {key: value for key, value in resolved.items() if key != "compile"}
+
+
 def _check(cfg: DictConfig) -> None:
     if cfg.threads is not None and cfg.threads < 1:
         raise ConfigError(f"threads must be >= 1 or null, got {cfg.threads}")
+    if cfg.trainer.get("compile") not in COMPILE_MODES:
+        modes = ", ".join("null" if m is None else m for m in COMPILE_MODES)
+        raise ConfigError(f"trainer.compile must be one of {modes}; got {cfg.trainer.compile!r}")
     for key in TRAINER_COUNTS:
         value = cfg.trainer.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
@@ -132,7 +143,7 @@ def _fit(cfg: DictConfig) -> None:
     module, summary = instantiate(cfg.task)(config, datamodule)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     loggers = [instantiate(c) for c in cfg.loggers.values() if c is not None]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    trainer = instantiate(lightning_trainer(cfg.trainer), callbacks=callbacks, logger=loggers)
     if trainer.is_global_zero:
         run_dir = Path(cfg.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """The 1-D U-Net of the diffusion model; it sees a noise-level feature, never sigma itself.
 
 Layout of DDPM / ADM (Ho et al. 2020; Dhariwal & Nichol 2021) with convolutions over time:
-``num_res_blocks`` residual blocks per level on the way down, ``num_res_blocks + 1`` on the way
-up, each reading the concatenated skip of its mirror, and a res-attn-res bottleneck.
+``num_res_blocks`` residual blocks per level on the way down (one number for every level, or
+one per level), one more on the way up, each reading the concatenated skip of its mirror, and
+a res-attn-res bottleneck.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class UNet1d(nn.Module):
         out_channels: int | None = None,
         channels: int = 64,
         channel_mults: Sequence[int] = (1, 2, 4),
-        num_res_blocks: int = 2,
+        num_res_blocks: int | Sequence[int] = 2,
         attention_levels: Sequence[int] = (2,),
         num_heads: int = 4,
         emb_dim: int | None = None,
@@ -90,8 +91,16 @@ class UNet1d(nn.Module):
             )
         if obs_channels < 0:
             raise ValueError(f"obs_channels must be >= 0, got {obs_channels}")
-        if num_res_blocks < 1:
-            raise ValueError(f"num_res_blocks must be >= 1, got {num_res_blocks}")
+        blocks_per_level = (
+            [int(num_res_blocks)] * len(mults)
+            if isinstance(num_res_blocks, int)
+            else [int(n) for n in num_res_blocks]
+        )
+        if len(blocks_per_level) != len(mults) or min(blocks_per_level) < 1:
+            raise ValueError(
+                f"num_res_blocks must be an int >= 1 or one int >= 1 per level "
+                f"({len(mults)} levels), got {num_res_blocks}"
+            )
         if not attn <= set(range(len(mults))):
             raise ValueError(
                 f"attention_levels {sorted(attn)} must be level indices in [0, {len(mults) - 1}]"
@@ -159,7 +168,7 @@ class UNet1d(nn.Module):
         skips = [ch]
         self.down = nn.ModuleList()
         for level, mult in enumerate(mults):
-            for _ in range(num_res_blocks):
+            for _ in range(blocks_per_level[level]):
                 layers: list[nn.Module] = [res(ch, mult * channels)]
                 ch = mult * channels
                 layers += attention(ch, level)
@@ -174,11 +183,11 @@ class UNet1d(nn.Module):
 
         self.up = nn.ModuleList()
         for level, mult in reversed(list(enumerate(mults))):
-            for i in range(num_res_blocks + 1):
+            for i in range(blocks_per_level[level] + 1):
                 layers = [res(ch + skips.pop(), mult * channels)]
                 ch = mult * channels
                 layers += attention(ch, level)
-                if level > 0 and i == num_res_blocks:
+                if level > 0 and i == blocks_per_level[level]:
                     layers.append(Upsample(ch))
                 self.up.append(EmbedSequential(*layers))
 

@@ -18,6 +18,7 @@ from torch import Tensor
 from audiodiff.audio.representation import Representation
 from audiodiff.diffusion.loss import EDMLoss
 from audiodiff.diffusion.precond import Denoiser
+from audiodiff.training.compile import COMPILE_MODES
 from audiodiff.training.ema import EMA
 from audiodiff.training.export import export
 
@@ -41,6 +42,7 @@ class DiffusionModule(L.LightningModule):
         ema_decay: float = 0.999,
         val_sigmas: Sequence[float] = (0.05, 0.5, 5.0),
         config: dict | None = None,
+        compile_mode: str | None = None,
     ) -> None:
         super().__init__()
         self.denoiser = denoiser
@@ -52,6 +54,20 @@ class DiffusionModule(L.LightningModule):
         self.val_sigmas = tuple(float(s) for s in val_sigmas)
         self.config = config or {}
         self.example_cond: dict[str, Tensor] | None = None  # labels of a validation batch
+        if compile_mode not in COMPILE_MODES:
+            raise ValueError(f"compile mode must be one of {COMPILE_MODES}, got {compile_mode!r}")
+        self.compile_mode = compile_mode
+        self._compiled: list[torch.nn.Module] = []  # outside the module tree: no state_dict keys
+
+    def train_denoiser(self) -> torch.nn.Module:
+        """The denoiser the training step calls: ``self.denoiser`` itself, or with a
+        ``compile_mode`` the same module under ``torch.compile`` (built on first use; it shares
+        the parameters, so checkpoints, the EMA and export are unchanged)."""
+        if self.compile_mode is None:
+            return self.denoiser
+        if not self._compiled:
+            self._compiled.append(torch.compile(self.denoiser, mode=self.compile_mode))
+        return self._compiled[0]
 
     def features(self, batch: dict) -> Tensor:
         """The model's input x: [B, C, T], cached features or encoded on the fly."""
@@ -72,7 +88,7 @@ class DiffusionModule(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
         x = self.features(batch)
-        loss = self.loss(self.denoiser, x, self.conditions(batch))
+        loss = self.loss(self.train_denoiser(), x, self.conditions(batch))
         self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
         return loss
 

@@ -44,6 +44,7 @@ def diffusion_task(
         ema_decay=config["ema_decay"],
         val_sigmas=list(config["val_sigmas"]),
         config=config,
+        compile_mode=config["trainer"].get("compile"),
     )
     return module, f"training {_millions(denoiser):.2f}M parameters"
 

@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from audiodiff.cli.config import config_dir
-from audiodiff.nn.blocks import AttentionBlock, group_norm
+from audiodiff.nn.blocks import AttentionBlock, ResBlock, group_norm
 from audiodiff.nn.unet import UNet1d
 
 LABELS = {"instrument": 9, "pitch": 26}
@@ -257,3 +257,29 @@ def test_complex_gain_head_learns_a_level_gate_on_random_phases_far_better_than_
             out = net(torch.zeros_like(obs), torch.zeros(8), {"obs": obs})
         losses[head] = float((out - target).square().mean() / target.square().mean())
     assert losses["complex_gain"] < 0.05 and losses["none"] > 5 * losses["complex_gain"], losses
+
+
+def test_blocks_per_level_as_a_list_equal_the_number_form_and_set_each_level():
+    """num_res_blocks=[n, n, n] builds the same net as n (same seed, same output); a list
+    puts that many blocks down and one more up at each level, so the parameters move."""
+    x, level = torch.randn(2, 6, 16), torch.tensor([0.3, -0.2])
+    nets = []
+    for blocks in ([2, 2, 2], 2):
+        net = small_net(num_res_blocks=blocks)
+        torch.manual_seed(1)
+        nets.append(randomize_zeros(net))
+    same, number = nets
+    torch.testing.assert_close(same(x, level), number(x, level), rtol=0, atol=0)
+
+    def blocks_at(net: UNet1d, width: int) -> int:  # residual blocks whose output is `width`
+        return sum(
+            1 for m in net.modules() if isinstance(m, ResBlock) and m.conv2.out_channels == width
+        )
+
+    uneven = small_net(channel_mults=(1, 2, 4), num_res_blocks=[1, 1, 3])
+    # level widths 16, 32, 64: down n + up n + 1, and the two bottleneck blocks at 64
+    assert [blocks_at(uneven, w) for w in (16, 32, 64)] == [3, 3, 7 + 2]
+    assert uneven(x, level).shape == x.shape
+    for bad in ([1, 1], [1, 0, 1], 0):
+        with pytest.raises(ValueError, match="num_res_blocks must be an int >= 1 or one"):
+            small_net(num_res_blocks=bad)
