@@ -13,7 +13,7 @@ from audiodiff.nn.blocks import AttentionBlock, ResBlock, group_norm
 from audiodiff.nn.unet import UNet1d
 
 LABELS = {"instrument": 9, "pitch": 26}
-SIZES = {"tiny": (1e6, 3e6), "small": (10e6, 20e6), "base": (35e6, 65e6)}
+SIZES = {"tiny": (1e6, 3e6), "small": (10e6, 20e6), "base": (35e6, 65e6), "deep": (10e6, 11e6)}
 
 
 def small_net(**overrides) -> UNet1d:
@@ -155,6 +155,10 @@ def test_attention_matches_a_per_head_reference():
 
 def model_config(name: str):
     return OmegaConf.load(config_dir() / "model" / f"{name}.yaml")
+
+
+def test_every_model_config_has_a_stated_size():
+    assert {p.stem for p in (config_dir() / "model").glob("*.yaml")} == set(SIZES)
 
 
 @pytest.mark.parametrize("name", sorted(SIZES))
