@@ -1,16 +1,27 @@
 """Pitch statistics of a clip with probabilistic YIN (Mauch & Dixon 2014, via librosa.pyin).
 
 librosa compiles pyin with numba on its first call in a fresh cache (~20 s); later calls cost
-a fraction of the clip's duration.
+a fraction of the clip's duration. The first call in each process runs under a lock that every
+process on the machine shares (``compile_pyin_once``), so that two processes never write numba's
+cache at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import librosa
 import numpy as np
 import torch
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock, as before
+    fcntl = None
 
 HIT_CENTS = 50.0  # |cents_off| within this counts as hitting the target pitch
 # pyin gives the global YIN minimum this probability when no trough is below threshold.
@@ -18,6 +29,51 @@ HIT_CENTS = 50.0  # |cents_off| within this counts as hitting the target pitch
 # 2048-sample frames at 16 kHz, because it exceeds the per-bin unvoiced probability; 1e-3 does not
 # change the tracks of tones we tested.
 NO_TROUGH_PROB = 1e-3
+
+
+LOCK_FILE = Path(tempfile.gettempdir()) / "audiodiff-numba-cache.lock"
+_compiled = False
+
+
+@contextlib.contextmanager
+def machine_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` shared by every process on this machine (flock); none
+    where the file cannot be opened or there is no fcntl."""
+    try:
+        handle = open(path, "a")  # closed in the finally below
+    except OSError:
+        handle = None
+    if handle is None or fcntl is None:
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def compile_pyin_once() -> None:
+    """Compile, or load from numba's cache, pyin's kernels under the machine lock, once per
+    process.
+
+    numba's on-disk cache is not safe against two processes saving kernels of one function at
+    the same time: both read the index, both pick the same free data file, and when one wins
+    the index and the other the data, every later process loads the wrong machine code and
+    crashes. Seen here: two ``audiodiff evaluate`` started together left every later one
+    dying with a segmentation fault in ``librosa.util.localmin`` until that cache file was
+    deleted. pyin calls its kernels with the same types whatever the clip, so one call on a
+    short tone compiles all of them.
+    """
+    global _compiled
+    if _compiled:
+        return
+    sr = 16000
+    tone = np.sin(2 * np.pi * 220.0 * np.arange(sr // 4) / sr).astype(np.float32)
+    with machine_lock(LOCK_FILE):
+        librosa.pyin(tone, fmin=60.0, fmax=2000.0, sr=sr, frame_length=1024)
+    _compiled = True
 
 
 def midi_to_hz(midi: float) -> float:
@@ -52,6 +108,7 @@ def pitch_stats(
     y = wav.detach().float().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
     y = y.reshape(-1, y.shape[-1]).mean(axis=0).astype(np.float32)  # [N]
     fmax = min(fmax, sr / 2)
+    compile_pyin_once()
     f0, voiced, _ = librosa.pyin(
         y,
         fmin=fmin,

@@ -52,3 +52,35 @@ def test_white_noise_is_mostly_unvoiced():
     if stats["median_hz"] is None:
         assert stats["cents_off"] is None and stats["hit"] is None
     assert math.isfinite(stats["voiced_fraction"])
+
+
+def test_the_first_pyin_of_a_process_runs_under_the_machine_lock(monkeypatch, tmp_path):
+    """numba's cache is written by the first pyin call; that call, and only that one, holds
+    an exclusive flock that every process on the machine shares."""
+    import fcntl
+
+    import librosa
+
+    from audiodiff.metrics import pitch
+
+    events = []
+    real_flock, real_pyin = fcntl.flock, librosa.pyin
+
+    def flock(handle, op):
+        events.append({fcntl.LOCK_EX: "lock", fcntl.LOCK_UN: "unlock"}[op])
+        real_flock(handle, op)
+
+    def pyin(*args, **kwargs):
+        events.append("pyin")
+        return real_pyin(*args, **kwargs)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    monkeypatch.setattr(librosa, "pyin", pyin)
+    monkeypatch.setattr(pitch, "_compiled", False)
+    monkeypatch.setattr(pitch, "LOCK_FILE", tmp_path / "numba.lock")
+    sr = 16000
+    tone = np.sin(2 * np.pi * 440.0 * np.arange(sr // 2) / sr).astype(np.float32)
+    first = pitch.pitch_stats(tone, sr, target_midi=69)
+    second = pitch.pitch_stats(tone, sr, target_midi=69)
+    assert events == ["lock", "pyin", "unlock", "pyin", "pyin"]
+    assert first == second and first["hit"] and (tmp_path / "numba.lock").exists()
