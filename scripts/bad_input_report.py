@@ -398,7 +398,7 @@ def _exception(e: BaseException) -> str:
 
 
 def subset(
-    cases: Sequence[corpus.Case], command: str, bad: int = 3, valid: int = 2
+    cases: Sequence[corpus.Case], command: str, bad: int = 1, valid: int = 1
 ) -> list[corpus.Case]:
     """The cases an expensive command sees in the default run: of each (kind, family,
     allowed outcomes) group ``bad`` cases (``valid`` for valid ones) spread evenly over the

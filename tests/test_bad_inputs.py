@@ -11,8 +11,8 @@ file appearing. The machinery (outcomes, the time limit, the snapshots) lives in
 
 Default run: every case through load (``audiodiff.audio.io``), data encode, evaluate
 (unpaired and paired), generate and ``audiodiff.load``; train and roundtrip see a stratified
-subset (``bad_input_report.subset``: of each kind, family and expectation three bad or two
-valid cases spread over the group, the ``CORE`` cases, every case whose expectation differs
+subset (``bad_input_report.subset``: one case of each kind, family and expectation, the
+``CORE`` cases, every case whose expectation differs
 per command, and every config case of the command). The 10-minute clip goes through load
 only. ``-m slow`` runs the full matrix (about 8 minutes on 2 cores). Counts per command and
 outcome go to ``bad_inputs.json`` in the test's tmp folder (the table to stdout: ``-s``).

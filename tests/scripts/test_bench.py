@@ -39,7 +39,15 @@ def test_bench_train(tmp_path):
     assert row["size"] == "tiny" and 1 < row["params_m"] < 3 and row["frames_per_s"] > 0
 
 
-@pytest.mark.parametrize("sampler, nfe", [("euler", 2), ("heun", 3), ("dpmpp_2m", 2)])
+@pytest.mark.parametrize(
+    "sampler, nfe",
+    # ~30 s each on 2 cores; the solvers' own NFE counts are tested in tests/sampling
+    [
+        ("euler", 2),
+        pytest.param("heun", 3, marks=pytest.mark.slow),
+        pytest.param("dpmpp_2m", 2, marks=pytest.mark.slow),
+    ],
+)
 def test_bench_generate(tmp_path, sampler, nfe):
     out = tmp_path / "gen.json"
     run(
