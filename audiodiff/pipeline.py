@@ -164,15 +164,58 @@ class Pipeline(EditingMethods):
         cfg_scale: float | None = None,
         seed: int = 0,
         progress: bool | Callable[[int, int], None] = False,
+        level: str | float | None = None,
         **schedule: Any,
     ) -> Tensor:
         """wav: [n, 1, round(seconds * sample_rate)]: ``sample`` then the decoder; keyword
         arguments (options, schedule, rho, sigma_min, sigma_max, negative_cond, cfg_rescale,
         cfg_interval) as in ``sample``. A timing model draws clips that start their file
         (seconds_start 0) of ``seconds`` seconds (seconds_total) unless ``cond`` says
-        otherwise (``encode_cond``)."""
+        otherwise (``encode_cond``). ``level``: None keeps the net's level; see
+        ``set_level``."""
         x = self.sample(n, seconds, cond, sampler, steps, cfg_scale, seed, progress, **schedule)
-        return self.decode(x)[..., : round(seconds * self.sample_rate)].float()
+        wav = self.decode(x)[..., : round(seconds * self.sample_rate)].float()
+        return self.set_level(wav, cond, level, seed)
+
+    def resolve_level(self, level: str | float | None) -> str | float | None:
+        """``level`` checked: None, "data" or a number; "auto" resolved. One ConfigError."""
+        if level == "auto":
+            return "data" if self.config.get("levels") else None
+        if level == "data" and not self.config.get("levels"):
+            raise ConfigError(
+                "level=data: this model keeps no training levels (trained with levels=false "
+                "or before they were kept); give a level in dBFS or level=null"
+            )
+        if level is None or level == "data":
+            return level
+        if isinstance(level, bool) or not isinstance(level, int | float) or not -100 < level <= 0:
+            raise ConfigError(
+                f"level must be data, auto, null or an RMS level in dBFS (-100 to 0), got {level!r}"
+            )
+        return float(level)
+
+    def set_level(
+        self, wav: Tensor, cond: Mapping[str, CondValue] | None, level: str | float | None,
+        seed: int = 0,
+    ) -> Tensor:  # fmt: skip
+        """wav [n, 1, N] at a new RMS level: ``"data"`` draws clip i's level (seed + i) from
+        the training clips that share its labels (``audiodiff.data.levels``), a number is
+        a level in dBFS for every clip, None returns wav as it is, and ``"auto"`` is "data"
+        for a model that keeps training levels, else None. Peaks stay under 0.99."""
+        level = self.resolve_level(level)
+        if level is None:
+            return wav
+        from audiodiff.data.levels import LevelStats, apply_levels
+
+        n = wav.shape[0]
+        if level == "data":
+            rows = [{k: _nth(v, i, n) for k, v in (cond or {}).items() if k in self.vocab.labels}
+                    for i in range(n)]  # fmt: skip
+            stats = LevelStats.from_dict(self.config["levels"])
+            targets = stats.draw(rows, [seed + i for i in range(n)])
+        else:
+            targets = torch.full((n,), float(level))
+        return apply_levels(wav, targets)
 
     def sample(
         self,
@@ -367,6 +410,11 @@ def _seconds(key: str, value: Any, n: int) -> Tensor:
             raise ConfigError(f"cond.{key} must be a number of seconds >= 0 (or null), got {v}")
         out.append(number)
     return torch.tensor(out, dtype=torch.float32)
+
+
+def _nth(value: Any, i: int, n: int) -> Any:
+    """Clip i's value of a condition given once or as a list of n."""
+    return value[i] if isinstance(value, list | tuple) and len(value) == n else value
 
 
 def _prompts(value: Any, n: int) -> list[str]:

@@ -16,7 +16,8 @@ solver and steps (equal NFE), then each set of clips is scored against the held-
 - loudness: per-clip RMS dBFS, its std and 10th percentile, and the Wasserstein-1 distance
   of its distribution to the held-out one (dB);
 - onset: the first frame whose RMS is within 20 dB of the clip's loudest frame; the
-  fraction of note clips that start within 0.12 s;
+  fraction of note clips that start within 0.12 s, and the gap between the median onset
+  and the held-out clips' median (ms);
 - voiced fraction (pyin) of the note clips;
 - with ``--classifier DIR`` (scripts/train_label_classifier.py), label accuracy: the
   fraction of clips the classifier reads as their row's value of its label;
@@ -24,7 +25,8 @@ solver and steps (equal NFE), then each set of clips is scored against the held-
   the outcome and the cents off, to see where the misses and the quiet clips are.
 
 The held-out audio itself is scored the same way as the ``real`` row. ``--vocoder PATH`` adds
-a row per model with the same samples decoded by that vocoder instead of Griffin-Lim. Prints a
+a row per model with the same samples decoded by that vocoder instead of Griffin-Lim, and
+``--level`` a row per model with the same clips at levels drawn from its training data. Prints a
 markdown table and writes JSON to ``--out`` (default outputs/bench/formulations_NAME.json).
 """
 
@@ -127,6 +129,7 @@ def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict
         "pitch_outcomes": counts,
         "voiced_fraction": float(np.mean(voiced)) if voiced else None,
         "early_onset_rate": float(np.mean(np.array(onsets) <= EARLY_S)) if onsets else None,
+        "onset_median_ms": float(np.median(onsets) * 1000) if onsets else None,
         "fd": fd,
         "fd_over_floor": fd / ref["floor"],
         "rms_db_std": float(levels.std()),
@@ -138,7 +141,7 @@ def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict
 
 def generate(
     ckpt: str, rows: list[dict], args, vocoder: str | None = None
-) -> tuple[list[np.ndarray], dict]:
+) -> tuple[list[np.ndarray], list[np.ndarray] | None, dict]:
     decoder = None
     if vocoder:  # the same samples, decoded by a trained vocoder instead of Griffin-Lim
         decoder = {"_target_": "audiodiff.codecs.decoders.vocoder", "_partial_": True,
@@ -164,6 +167,9 @@ def generate(
         progress=True,
     )
     seconds = time.perf_counter() - start
+    leveled = None
+    if args.level and pipe.config.get("levels"):  # the same clips at levels drawn from the data
+        leveled = [w[0].numpy() for w in pipe.set_level(wav, cond, "data", args.seed)]
     nfe = args.steps * (2 if args.sampler in ("heun", "dpmpp_2s") else 1)
     info = {
         "ckpt": ckpt,
@@ -177,7 +183,7 @@ def generate(
         "generate_seconds": seconds,
         "sample_rate": pipe.sample_rate,
     }
-    return [w[0].numpy() for w in wav], info
+    return [w[0].numpy() for w in wav], leveled, info
 
 
 def main() -> None:
@@ -195,6 +201,12 @@ def main() -> None:
     p.add_argument("--vocoder", default=None, help="also decode every run with this vocoder")
     p.add_argument(
         "--classifier", default=None, help="a label classifier folder: also label accuracy"
+    )
+    p.add_argument(
+        "--level",
+        action="store_true",
+        help="also score each model's clips at levels drawn from its training data "
+        "(generate level=data), as the row NAME+level",
     )
     p.add_argument("--out", default=None)
     args = p.parse_args()
@@ -230,14 +242,22 @@ def main() -> None:
     results = {"real": {**scores(real), "ckpt": None}}
     for name, ckpt in runs.items():
         for vocoder in (None, args.vocoder) if args.vocoder else (None,):
-            clips, info = generate(ckpt, rows, args, vocoder)
+            clips, leveled, info = generate(ckpt, rows, args, vocoder)
             key = name + ("+vocoder" if vocoder else "")
             results[key] = {**scores(clips), **info}
+            if leveled is not None:
+                results[key + "+level"] = {**scores(leveled), **info, "level": "data"}
+    for r in results.values():  # the issue's onset criterion: the medians within 50 ms
+        if r.get("onset_median_ms") is not None and results["real"]["onset_median_ms"] is not None:
+            r["onset_median_gap_ms"] = abs(
+                r["onset_median_ms"] - results["real"]["onset_median_ms"]
+            )
     cols = [
         ("pitch_hit_rate", "pitch hit", 2),
         ("octave_rate", "octave err", 2),
         ("voiced_fraction", "voiced", 2),
         ("early_onset_rate", "onset <= 0.12 s", 2),
+        ("onset_median_gap_ms", "onset median gap ms", 0),
         ("fd_over_floor", "FD / floor", 2),
         ("loudness_w1_db", "loudness W1 dB", 1),
         ("rms_db_std", "RMS std dB", 1),

@@ -52,11 +52,14 @@ def run(cfg: DictConfig) -> None:
     for c, _ in prompts:  # validate every label and option before any work or output
         pipe.encode_cond(c, 1, cfg.seconds)
     chosen, init, sampling = edit.prepare(cfg, pipe, negative)
+    pipe.resolve_level(cfg.level)  # a bad level is one line before any work
     out = prepare_output_dir(cfg.out, cfg.overwrite)
     rows, images, titles, audio_seconds = [], [], [], 0.0
     start, seed = time.perf_counter(), cfg.seed
     for c, n in prompts:
         x, wav = edit.MODES[chosen](pipe, cfg, init, c, n, seed, sampling)
+        if chosen in ("generate", "long"):  # an edit keeps the level of its recording
+            wav = pipe.set_level(wav, c, cfg.level, seed)
         wav = wav.clamp(-1, 1)
         label = slug("_".join(str(v) for v in c.values() if v is not None)) or "uncond"
         for i in range(n):
@@ -84,6 +87,7 @@ def run(cfg: DictConfig) -> None:
         "decoder": pipe.config.get("decoder") or "the representation's own",
         "fast": OmegaConf.to_container(cfg.fast),
         "cfg_scale": cfg.cfg_scale,
+        "level": cfg.level,
         **edit.request(cfg, chosen),
         "seed": cfg.seed,
         "seconds": cfg.seconds,

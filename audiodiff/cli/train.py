@@ -140,6 +140,10 @@ def _fit(cfg: DictConfig) -> None:
         from audiodiff.restore.envelope import fit_on_dataset
 
         config["band_envelope"] = fit_on_dataset(datamodule.train_set, int(cfg.sample_rate))
+    if cfg.get("levels"):  # each label value's loudness, for `generate level=data`
+        from audiodiff.data.levels import fit_on_dataset as fit_levels
+
+        config["levels"] = fit_levels(datamodule.train_set)
     module, summary = instantiate(cfg.task)(config, datamodule)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     loggers = [instantiate(c) for c in cfg.loggers.values() if c is not None]

@@ -115,6 +115,10 @@ class AudioFolder(Dataset):
             wav = fit_length(wav, self.segment_samples, 0)
         return wav
 
+    def first_crop(self, index: int) -> torch.Tensor:
+        """The clip's first ``segment_samples`` as training reads them (loudness set), [1, N]."""
+        return fit_length(self._load(self.records[index]["path"]), self.segment_samples, 0)
+
     def _features(self, path: str) -> torch.Tensor:
         assert self.representation is not None
 

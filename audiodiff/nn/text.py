@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from audiodiff.errors import ConfigError
 from audiodiff.fileio import write_text
+from audiodiff.nn.embedding import ValueEmbedding
 
 PAD_ID = 0  # the empty prompt is all PAD_ID: classifier-free guidance's null
 UNKNOWN_ID = 1  # a word the training captions never had (word-level tokenizer)
@@ -297,12 +298,35 @@ class TransformerLayer(nn.Module):
         return h + self.dropout(self.mlp(self.norm2(h)))
 
 
+_NOTE_WORD = re.compile(r"^([a-g])(#|b)?(-?\d)$")
+_NOTE_STEPS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+
+
+def pitch_value(word: str) -> float:
+    """The MIDI number a word names: a note ('c4' -> 60, 'c#4' -> 61, 'bb3' -> 58) or a
+    whole number 0-127 ('60'); NaN for any other word."""
+    note = _NOTE_WORD.match(word)
+    if note:
+        letter, accidental, octave = note.groups()
+        shift = {"#": 1, "b": -1}.get(accidental or "", 0)
+        return float(12 * (int(octave) + 1) + _NOTE_STEPS[letter] + shift)
+    if word.isdigit() and int(word) <= 127:
+        return float(int(word))
+    return float("nan")
+
+
 class SmallTextEncoder(TextEncoder):
     """Token + learned position embeddings, ``layers`` pre-norm transformer layers, a final
     LayerNorm; trained jointly with the diffusion model.
 
     A token attends to the real tokens only and positions count from the start, so padding
     added at the end changes nothing; an all-padding row (the empty prompt) gives zeros.
+
+    With ``pitch_words`` a word that names a pitch (a note such as "c4" or a number such as
+    the "60" of "MIDI 60", ``pitch_value``) is also embedded by its value, as
+    ``model.numeric_labels`` embeds a label (``ValueEmbedding``; numbers embedded by value in
+    text as in xVal, Golkar et al. 2023). So "C4" and "MIDI 60" start from the same vector,
+    and a pitch word seen rarely borrows from its neighbours.
     """
 
     def __init__(
@@ -312,6 +336,7 @@ class SmallTextEncoder(TextEncoder):
         layers: int = 2,
         heads: int = 4,
         dropout: float = 0.0,
+        pitch_words: bool = False,
     ) -> None:
         super().__init__()
         if dim < 1 or layers < 0 or heads < 1 or dim % heads:
@@ -325,12 +350,22 @@ class SmallTextEncoder(TextEncoder):
         self.position = nn.Parameter(torch.randn(tokenizer.max_tokens, dim) / math.sqrt(dim))
         self.layers = nn.ModuleList(TransformerLayer(dim, heads, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
+        self.pitch = None
+        if pitch_words:
+            words = getattr(tokenizer, "words", None)
+            if words is None:
+                raise ConfigError("text.encoder.pitch_words needs the word-level tokenizer")
+            values = torch.tensor([float("nan")] * len(SPECIALS) + [pitch_value(w) for w in words])
+            if values.isfinite().any():  # captions without pitch words: nothing to add
+                self.pitch = ValueEmbedding(values, dim)
 
     def forward(self, ids: Tensor) -> tuple[Tensor, Tensor]:
         # ids: [B, L] -> tokens [B, L, dim], mask [B, L]
         ids = self.check_ids(ids)
         mask = ids != PAD_ID
         h = self.token_embedding(ids) + self.position[: ids.shape[1]]
+        if self.pitch is not None:
+            h = h + self.pitch(ids.flatten()).view(*ids.shape, -1).to(h.dtype)
         for layer in self.layers:
             h = layer(h, mask)
         return self.norm(h) * mask[..., None].to(h.dtype), mask

@@ -19,6 +19,7 @@ from audiodiff.nn.text import (
     Tokenizer,
     _swap_pad,
     masked_mean,
+    pitch_value,
 )
 from audiodiff.nn.unet import UNet1d
 
@@ -112,6 +113,36 @@ def test_encoder_gives_finite_zeros_for_the_empty_prompt_and_ignores_padding():
     torch.testing.assert_close(alone[0], tokens[0], atol=1e-6, rtol=1e-5)
     texts, _ = enc.encode(["a soft bell playing c4", ""])
     torch.testing.assert_close(texts[:, :8], tokens, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "word, midi",
+    [("c4", 60), ("c#4", 61), ("bb3", 58), ("a0", 21), ("e2", 40), ("60", 60), ("127", 127)],
+)
+def test_pitch_words_name_midi_numbers(word, midi):
+    assert pitch_value(word) == midi
+
+
+@pytest.mark.parametrize("word", ["a", "bell", "128", "midi", "h4", "c44"])
+def test_other_words_have_no_pitch(word):
+    assert pitch_value(word) != pitch_value(word)  # NaN
+
+
+def test_pitch_words_share_their_value_embedding():
+    tok = Tokenizer.build(["a bell playing c4", "a bell in midi 60", "a bell in d4"])
+    torch.manual_seed(0)
+    enc = SmallTextEncoder(tok, dim=16, layers=0, heads=2, pitch_words=True).eval()
+    with torch.no_grad():  # the same table row for two words: only the value part is left
+        enc.token_embedding.weight.zero_()
+        enc.position.zero_()
+    c4, sixty, d4, bell = (tok.encode([w])[:, :1] for w in ("c4", "60", "d4", "bell"))
+    assert torch.equal(enc(c4)[0], enc(sixty)[0])  # "C4" and "MIDI 60": one value
+    assert not torch.allclose(enc(c4)[0], enc(d4)[0])
+    assert not enc(bell)[0].any()  # no pitch: nothing added
+    plain = SmallTextEncoder(tok, dim=16, layers=0, heads=2).eval()
+    assert plain.pitch is None and enc.pitch is not None
+    none = SmallTextEncoder(Tokenizer.build(["a bell"]), dim=16, layers=0, pitch_words=True)
+    assert none.pitch is None  # captions that name no pitch
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,10 @@ import pytest
 import torch
 
 import audiodiff
+import audiodiff.audio.io
+from audiodiff.audio.loudness import rms_db
 from audiodiff.cli.main import main
+from audiodiff.data.levels import LevelStats
 from audiodiff.safe_load import read_checkpoint
 
 
@@ -127,6 +130,27 @@ def test_generate_cli(run, tmp_path, capsys):
     capsys.readouterr()
     assert main(args) == 2  # the output folder exists now
     assert "exists" in capsys.readouterr().err
+    # level=auto: the run kept its clips' levels; each clip lands inside its labels' range
+    levels = LevelStats.from_dict(audiodiff.load(run / "model", device="cpu").config["levels"])
+    quantiles = levels.quantiles_for({"instrument": "organ", "pitch": "60"})
+    low, high = quantiles[0], quantiles[-1]
+    for path in out.glob("*.wav"):
+        wav = audiodiff.audio.io.load(path)[0]
+        level = float(rms_db(wav))
+        assert level <= high + 0.1
+        assert level >= low - 0.1 or wav.abs().max() >= 0.98  # or the peak guard lowered it
+    assert request["level"] == "auto"
+
+
+def test_generate_level_option(run, tmp_path, capsys):
+    base = ["generate", f"ckpt={run / 'model'}", "n=1", "seconds=0.5", "steps=2", "device=cpu"]
+    assert main([*base, "level=-33", f"out={tmp_path / 'a'}"]) == 0
+    (wav,) = [audiodiff.audio.io.load(p)[0] for p in (tmp_path / "a").glob("*.wav")]
+    assert float(rms_db(wav)) == pytest.approx(-33, abs=0.1)
+    capsys.readouterr()
+    assert main([*base, "level=loud", f"out={tmp_path / 'b'}"]) == 2
+    err = capsys.readouterr().err
+    assert "level must be" in err and err.count("\n") == 1 and not (tmp_path / "b").exists()
 
 
 @pytest.mark.parametrize(
