@@ -116,8 +116,10 @@ class AudioFolder(Dataset):
         return wav
 
     def first_crop(self, index: int) -> torch.Tensor:
-        """The clip's first ``segment_samples`` as training reads them (loudness set), [1, N]."""
-        return fit_length(self._load(self.records[index]["path"]), self.segment_samples, 0)
+        """The clip's first ``segment_samples`` at its own level (``loudness_db`` not applied:
+        the level the recording had), [1, N]."""
+        wav, _ = load(self.records[index]["path"], sample_rate=self.sample_rate)
+        return fit_length(wav, self.segment_samples, 0)
 
     def _features(self, path: str) -> torch.Tensor:
         assert self.representation is not None

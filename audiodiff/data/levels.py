@@ -3,8 +3,9 @@
 A diffusion model can learn a clip's shape and miss its level: on real struck instruments
 the tiny model's notes decay as the data's do but start 20-60 dB lower (docs/music.md). The
 level is one number per clip, so it is modelled apart, as data statistics fitted before
-training (like the label vocabulary): for every label value, quantiles of the RMS level
-(dBFS) of the training clips that have it. ``generate level=data`` draws each clip's level
+training (like the label vocabulary): quantiles of the RMS level (dBFS) of the training
+clips that share a clip's labels, as recorded (before any ``data.loudness_db``
+normalisation, which a recipe may train with). ``generate level=data`` draws each clip's level
 from the quantiles of its labels and scales the clip to it. Released generators normalise
 their output as well (a fixed loudness or peak); this keeps the spread of the data.
 """
@@ -24,29 +25,36 @@ MIN_CLIPS = 5  # a label value seen in fewer clips draws from the whole set
 
 
 class LevelStats:
-    """Quantiles of training clips' RMS dBFS: overall and per (label, value)."""
+    """Quantiles of training clips' RMS dBFS: overall, and for each prefix of the label
+    values in label order (instrument; instrument and kind; ...) seen in at least
+    ``MIN_CLIPS`` clips. A clip's level is drawn from its longest known prefix, backing off
+    to shorter ones (and to the whole set) where the data is thin."""
 
     def __init__(
-        self, overall: Sequence[float], by_label: Mapping[str, Mapping[str, Sequence[float]]]
+        self,
+        labels: Sequence[str],
+        overall: Sequence[float],
+        groups: Mapping[tuple[str, ...], Sequence[float]],
     ) -> None:
+        self.labels = list(labels)
         self.overall = np.asarray(overall, dtype=np.float64)
-        self.by_label = {k: {v: np.asarray(q, dtype=np.float64) for v, q in d.items()}
-                         for k, d in by_label.items()}  # fmt: skip
+        self.groups = {tuple(k): np.asarray(q, dtype=np.float64) for k, q in groups.items()}
 
     @classmethod
-    def fit(cls, clips: Iterable[tuple[torch.Tensor, Mapping[str, str | None]]]) -> LevelStats:
+    def fit(
+        cls, clips: Iterable[tuple[torch.Tensor, Mapping[str, str | None]]], labels: Sequence[str]
+    ) -> LevelStats:
         """From (wav [..., N], {label: value}) pairs; silent clips (below SILENCE_DB) are
         left out."""
         levels: list[float] = []
-        groups: dict[str, dict[str, list[float]]] = {}
-        for wav, labels in clips:
+        groups: dict[tuple[str, ...], list[float]] = {}
+        for wav, row in clips:
             level = float(rms_db(wav.flatten()))
             if level <= SILENCE_DB:
                 continue
             levels.append(level)
-            for label, value in labels.items():
-                if value not in (None, ""):
-                    groups.setdefault(label, {}).setdefault(str(value), []).append(level)
+            for key in _prefixes(row, labels):
+                groups.setdefault(key, []).append(level)
         if not levels:
             raise ValueError("no clip above the silence level to fit levels on")
         q = np.linspace(0, 1, QUANTILES)
@@ -54,26 +62,24 @@ class LevelStats:
         def quantiles(xs: list[float]) -> list[float]:
             return [round(float(v), 2) for v in np.quantile(xs, q)]
 
-        by_label = {label: {v: quantiles(xs) for v, xs in d.items() if len(xs) >= MIN_CLIPS}
-                    for label, d in groups.items()}  # fmt: skip
-        return cls(quantiles(levels), by_label)
+        kept = {k: quantiles(xs) for k, xs in groups.items() if len(xs) >= MIN_CLIPS}
+        return cls(labels, quantiles(levels), kept)
 
     def to_dict(self) -> dict:
-        by_label = {k: {v: q.tolist() for v, q in d.items()} for k, d in self.by_label.items()}
-        return {"overall": self.overall.tolist(), "by_label": by_label}
+        groups = [{"values": list(k), "quantiles": q.tolist()} for k, q in self.groups.items()]
+        return {"labels": self.labels, "overall": self.overall.tolist(), "groups": groups}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> LevelStats:
-        return cls(d["overall"], d.get("by_label", {}))
+        groups = {tuple(g["values"]): g["quantiles"] for g in d.get("groups", [])}
+        return cls(d.get("labels", []), d["overall"], groups)
 
-    def quantiles_for(self, labels: Mapping[str, str | None]) -> np.ndarray:
-        """The narrowest (10-90 % range) quantiles among the clip's label values, else overall."""
-        best, width = self.overall, np.inf
-        for label, value in labels.items():
-            q = self.by_label.get(label, {}).get(str(value)) if value not in (None, "") else None
-            if q is not None and q[-3] - q[2] < width:
-                best, width = q, q[-3] - q[2]
-        return best
+    def quantiles_for(self, row: Mapping[str, str | int | None]) -> np.ndarray:
+        """The quantiles of the longest known prefix of the row's label values, else overall."""
+        for key in reversed(_prefixes(row, self.labels)):
+            if key in self.groups:
+                return self.groups[key]
+        return self.overall
 
     def draw(self, rows: Sequence[Mapping[str, str | None]], seeds: Sequence[int]) -> torch.Tensor:
         """One level (dBFS) per row, [len(rows)]: inverse-CDF draws, seed i for row i."""
@@ -85,10 +91,23 @@ class LevelStats:
         return torch.tensor(out)
 
 
+def _prefixes(row: Mapping[str, str | int | None], labels: Sequence[str]) -> list[tuple[str, ...]]:
+    """(v1,), (v1, v2), ...: the row's values in label order, up to the first missing one."""
+    out, values = [], []
+    for label in labels:
+        value = row.get(label)
+        if value is None or value == "":
+            break
+        values.append(str(value))
+        out.append(tuple(values))
+    return out
+
+
 def fit_on_dataset(dataset, limit: int = 2000) -> dict | None:
     """The ``levels`` config entry of a model trained on ``dataset`` (an AudioFolder, or a
-    degraded one: its clean clips), from the first crops of up to ``limit`` clips; None
-    when every clip is silent or unreadable."""
+    degraded one: its clean clips), from the first crops of up to ``limit`` clips at their
+    own level (before ``data.loudness_db``, so a model trained on normalised clips gives
+    back the levels the recordings had); None when every clip is silent or unreadable."""
     base = getattr(dataset, "base", dataset)
 
     def clips():
@@ -101,7 +120,7 @@ def fit_on_dataset(dataset, limit: int = 2000) -> dict | None:
             yield wav, {label: record.get(label) for label in base.vocab.labels}
 
     try:
-        return LevelStats.fit(clips()).to_dict()
+        return LevelStats.fit(clips(), list(base.vocab.labels)).to_dict()
     except ValueError:
         return None
 

@@ -16,14 +16,18 @@ def tone(level_db: float, n: int = 4000) -> torch.Tensor:
     return wav * 10 ** (level_db / 20) / wav.pow(2).mean().sqrt()
 
 
-def clips(levels: dict[str, list[float]]):
-    return [(tone(x), {"instrument": name}) for name, xs in levels.items() for x in xs]
+def clips(levels: dict[str, list[float]], **extra: str):
+    return [(tone(x), {"instrument": name, **extra}) for name, xs in levels.items() for x in xs]
+
+
+LABELS = ["instrument", "kind"]
 
 
 def test_fit_keeps_each_value_and_draws_within_it():
-    stats = LevelStats.fit(clips({"organ": [-12, -11, -10, -9, -8], "marimba": [-30] * 5}))
-    assert stats.by_label["instrument"]["organ"][0] == pytest.approx(-12, abs=0.01)
-    assert stats.by_label["instrument"]["organ"][-1] == pytest.approx(-8, abs=0.01)
+    data = clips({"organ": [-12, -11, -10, -9, -8], "marimba": [-30] * 5})
+    stats = LevelStats.fit(data, LABELS)
+    assert stats.groups[("organ",)][0] == pytest.approx(-12, abs=0.01)
+    assert stats.groups[("organ",)][-1] == pytest.approx(-8, abs=0.01)
     draws = stats.draw([{"instrument": "organ"}] * 200, list(range(200)))
     assert draws.min() >= -12.01 and draws.max() <= -7.99
     assert draws.std() > 0.5  # the spread of the data, not one level
@@ -33,31 +37,37 @@ def test_fit_keeps_each_value_and_draws_within_it():
 def test_draws_follow_the_data_distribution():
     rng = np.random.default_rng(0)
     data = rng.normal(-20, 3, 400)
-    stats = LevelStats.fit(clips({"x": list(data)}))
+    stats = LevelStats.fit(clips({"x": list(data)}), LABELS)
     draws = stats.draw([{"instrument": "x"}] * 400, list(range(400))).numpy()
     q = np.linspace(0.05, 0.95, 19)
     assert np.abs(np.quantile(draws, q) - np.quantile(data, q)).mean() < 0.6
 
 
-def test_draw_is_seeded_and_unknown_or_rare_values_use_the_whole_set():
-    stats = LevelStats.fit(clips({"organ": [-10] * 5, "bell": [-40] * (MIN_CLIPS - 1)}))
-    assert "bell" not in stats.by_label["instrument"]
-    a = stats.draw([{"instrument": "bell"}, {"instrument": None}], [3, 4])
-    assert torch.equal(a, stats.draw([{"instrument": "bell"}, {"instrument": None}], [3, 4]))
-    assert (a >= -40.01).all() and (a <= -9.99).all()  # overall: between the two groups
-    # the narrowest label wins: pitch says nothing here, instrument says everything
-    both = [(w, {**lab, "pitch": "60"}) for w, lab in clips({"organ": [-10] * 5, "pad": [-30] * 5})]
-    stats = LevelStats.fit(both)
-    assert stats.draw([{"instrument": "pad", "pitch": "60"}], [0]).item() == pytest.approx(-30)
+def test_draw_backs_off_to_shorter_label_prefixes():
+    data = (clips({"piano": [-10] * 5}, kind="note") + clips({"piano": [-30] * 5}, kind="chord")
+            + clips({"bell": [-40] * (MIN_CLIPS - 1)}, kind="note"))  # fmt: skip
+    stats = LevelStats.fit(data, LABELS)
+    assert ("bell",) not in stats.groups and ("piano", "note") in stats.groups
+    note = stats.draw([{"instrument": "piano", "kind": "note"}], [0]).item()
+    assert note == pytest.approx(-10, abs=0.01)  # the longest prefix: piano notes
+    piano = stats.draw([{"instrument": "piano", "kind": None}] * 50, list(range(50)))
+    assert piano.min() >= -30.01 and piano.max() <= -9.99 and piano.std() > 1  # all piano
+    unknown = stats.draw([{"instrument": "bell", "kind": "note"}, {"instrument": None}], [3, 4])
+    assert (unknown >= -40.01).all() and (unknown <= -9.99).all()  # the whole set
+    assert torch.equal(unknown, stats.draw([{"instrument": "bell", "kind": "note"},
+                                            {"instrument": None}], [3, 4]))  # fmt: skip
+    # a missing first label stops the prefix: kind alone says nothing
+    assert stats.quantiles_for({"kind": "note"}) is stats.overall
 
 
 def test_silent_clips_are_left_out_and_round_trip():
-    stats = LevelStats.fit([(torch.zeros(1, 100), {"instrument": "a"})] + clips({"a": [-20] * 5}))
+    data = [(torch.zeros(1, 100), {"instrument": "a"})] + clips({"a": [-20] * 5})
+    stats = LevelStats.fit(data, LABELS)
     assert stats.overall[0] == pytest.approx(-20, abs=0.01)
     again = LevelStats.from_dict(stats.to_dict())
-    assert np.allclose(again.by_label["instrument"]["a"], stats.by_label["instrument"]["a"])
+    assert again.labels == LABELS and np.allclose(again.groups[("a",)], stats.groups[("a",)])
     with pytest.raises(ValueError, match="silence"):
-        LevelStats.fit([(torch.zeros(1, 100), {})])
+        LevelStats.fit([(torch.zeros(1, 100), {})], LABELS)
 
 
 def test_apply_levels_sets_rms_and_guards_peaks():
@@ -67,15 +77,19 @@ def test_apply_levels_sets_rms_and_guards_peaks():
     assert out[1].abs().max().item() <= 0.99 + 1e-6  # -1 dBFS RMS of a sine would clip
 
 
-def test_fit_on_dataset_reads_first_crops(synth_dir):
+def test_fit_on_dataset_reads_the_recorded_levels(synth_dir, monkeypatch):
+    from audiodiff.data import levels as module
     from audiodiff.data.datamodule import AudioDataModule
 
+    monkeypatch.setattr(module, "MIN_CLIPS", 2)  # this set has 3 clips of each instrument
     dm = AudioDataModule(root=str(synth_dir), labels=["instrument"], sample_rate=16000,
-                         segment_seconds=0.5, batch_size=4)  # fmt: skip
+                         segment_seconds=0.5, batch_size=4, loudness_db=-20.0)  # fmt: skip
     dm.setup("fit")
-    levels = fit_on_dataset(dm.train_set, limit=40)
-    assert levels is not None and -60 < levels["overall"][10] < 0
-    assert set(levels["by_label"]["instrument"]) <= set(dm.vocab.values["instrument"][1:])
+    levels = fit_on_dataset(dm.train_set, limit=200)
+    # the levels the recordings had, not the -20 dBFS training normalises them to
+    assert levels["overall"][-3] - levels["overall"][2] > 3
+    assert levels is not None and -60 < levels["overall"][10] < 0 and levels["groups"]
+    assert {g["values"][0] for g in levels["groups"]} <= set(dm.vocab.values["instrument"][1:])
 
 
 def test_pipeline_level(tmp_path, tiny):
@@ -90,7 +104,8 @@ def test_pipeline_level(tmp_path, tiny):
     fixed = plain.generate(2, seconds=0.25, seed=0, level=-30)
     assert torch.allclose(rms_db(fixed[:, 0]), torch.tensor(-30.0), atol=0.05)
 
-    config["levels"] = LevelStats.fit(clips({"bell": [-40] * 5, "organ": [-25] * 5})).to_dict()
+    levels = LevelStats.fit(clips({"bell": [-40] * 5, "organ": [-25] * 5}), ["instrument"])
+    config["levels"] = levels.to_dict()
     pipe = audiodiff.load(tiny.model_folder(tmp_path / "levels", config), device="cpu")
     out = pipe.generate(
         2, seconds=0.25, seed=0, cond={"instrument": ["bell", "organ"]}, level="data"
