@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
-from audiodiff.audio.loudness import SILENCE_DB, normalize_loudness, rms_db
+from audiodiff.audio.loudness import SILENCE_DB, level_gain, rms_db
 from audiodiff.errors import AudioFileError
 
 QUANTILES = 21  # 0, 5, ..., 100 %
@@ -126,10 +126,36 @@ def fit_on_dataset(dataset, limit: int = 2000) -> dict | None:
 
 
 GENERATED_SILENCE_DB = -95.0  # a generated clip quieter than this is left silent
+KNEE = 0.5  # the soft limiter leaves samples below KNEE * peak as they are
 
 
-def apply_levels(wav: torch.Tensor, levels_db: torch.Tensor, peak: float = 0.99) -> torch.Tensor:
-    """wav [B, 1, N] scaled to levels_db [B] RMS dBFS, then down where a peak passes ``peak``.
-    Only digital silence is left alone: the quiet clips this is for sit at -80 dBFS."""
+def soft_limit(wav: torch.Tensor, peak: float = 0.99, knee: float = KNEE) -> torch.Tensor:
+    """Samples above ``knee * peak`` bent smoothly (tanh, slope 1 at the knee) to stay under
+    ``peak``; the rest untouched. wav: [...] -> [...]"""
+    t = knee * peak
+    over = (wav.abs() - t).clamp_min(0)
+    bent = t + (peak - t) * torch.tanh(over / (peak - t))
+    return torch.where(wav.abs() > t, wav.sign() * bent, wav)
+
+
+def apply_levels(
+    wav: torch.Tensor, levels_db: torch.Tensor, peak: float = 0.99, iters: int = 6
+) -> torch.Tensor:
+    """wav [B, 1, N] at levels_db [B] RMS dBFS, its peaks under ``peak``.
+
+    A clip that would pass ``peak`` at its level goes through ``soft_limit`` instead of
+    being turned down, and its gain is raised until the limited clip has the level (a few
+    fixed-point steps, at most +12 dB over the plain gain). Turning it down instead left
+    loud sustained notes 3-6 dB under their level, because a decoded clip's peaks stand
+    higher over its RMS than a recording's. Only digital silence is left alone: the quiet
+    clips this is for sit at -80 dBFS.
+    """
     targets = levels_db.to(wav.dtype).view(-1, 1)
-    return normalize_loudness(wav, targets, peak=peak, silence_db=GENERATED_SILENCE_DB)
+    gain = level_gain(wav, targets, GENERATED_SILENCE_DB)[..., None]  # [B, 1, 1]
+    plain = gain
+    out = wav * gain
+    for _ in range(iters):
+        out = soft_limit(wav * gain, peak)
+        miss = (targets - rms_db(out))[..., None]  # [B, 1, 1] dB short of the level
+        gain = torch.minimum(gain * 10 ** (miss / 20), plain * 10 ** (12 / 20))
+    return soft_limit(wav * gain, peak)

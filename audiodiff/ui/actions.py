@@ -164,6 +164,7 @@ def generate(
         seconds = bounded("seconds", req.seconds, 0.05, limits.max_seconds)
         x = pipe.sample(n, seconds, cond, seed=seed, **sampling)
         out = pipe.decode(x)[..., : round(seconds * pipe.sample_rate)].float()
+        out = pipe.set_level(out, cond, "auto", seed)  # as `audiodiff generate` (level=auto)
     elapsed = time.perf_counter() - start
     return _write_clips(pipe, work, req, mode, cond, seed, x, out.clamp(-1, 1), elapsed)
 

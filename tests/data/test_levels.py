@@ -6,7 +6,14 @@ import torch
 
 import audiodiff
 from audiodiff.audio.loudness import rms_db
-from audiodiff.data.levels import MIN_CLIPS, LevelStats, apply_levels, fit_on_dataset
+from audiodiff.data.levels import (
+    KNEE,
+    MIN_CLIPS,
+    LevelStats,
+    apply_levels,
+    fit_on_dataset,
+    soft_limit,
+)
 from audiodiff.errors import ConfigError
 
 
@@ -70,11 +77,22 @@ def test_silent_clips_are_left_out_and_round_trip():
         LevelStats.fit([(torch.zeros(1, 100), {})], LABELS)
 
 
-def test_apply_levels_sets_rms_and_guards_peaks():
+def test_apply_levels_sets_rms_and_limits_peaks():
     wav = torch.stack([tone(-50), tone(-3)])  # [2, 1, N]
-    out = apply_levels(wav, torch.tensor([-20.0, -1.0]))
-    assert rms_db(out[0, 0]).item() == pytest.approx(-20, abs=0.01)
-    assert out[1].abs().max().item() <= 0.99 + 1e-6  # -1 dBFS RMS of a sine would clip
+    out = apply_levels(wav, torch.tensor([-20.0, -4.0]))
+    assert rms_db(out[0, 0]).item() == pytest.approx(-20, abs=0.01)  # no peak near: plain gain
+    assert torch.allclose(out[0], wav[0] * 10 ** ((-20 + 50) / 20), atol=1e-6)
+    # a sine at -4 dBFS RMS peaks at -1 dBFS: limited, and still at its level
+    assert rms_db(out[1, 0]).item() == pytest.approx(-4, abs=0.05)
+    assert out[1].abs().max().item() <= 0.99
+
+
+def test_soft_limit_bends_only_the_peaks():
+    x = torch.linspace(-3, 3, 601)
+    y = soft_limit(x, peak=0.99)
+    inside = x.abs() <= 0.99 * KNEE
+    assert torch.equal(y[inside], x[inside])
+    assert (y.abs() < 0.99).all() and (y.diff() > 0).all()  # under the peak, monotone
 
 
 def test_fit_on_dataset_reads_the_recorded_levels(synth_dir, monkeypatch):
