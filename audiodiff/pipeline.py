@@ -179,8 +179,8 @@ class Pipeline(EditingMethods):
 
     def resolve_level(self, level: str | float | None) -> str | float | None:
         """``level`` checked: None, "data" or a number; "auto" resolved. One ConfigError."""
-        if level == "auto":
-            return "data" if self.config.get("levels") else None
+        if level == "auto":  # a model without labels has one spread for every prompt
+            return "data" if (self.config.get("levels") or {}).get("groups") else None
         if level == "data" and not self.config.get("levels"):
             raise ConfigError(
                 "level=data: this model keeps no training levels (trained with levels=false "
@@ -201,7 +201,8 @@ class Pipeline(EditingMethods):
         """wav [n, 1, N] at a new RMS level: ``"data"`` draws clip i's level (seed + i) from
         the training clips that share its labels (``audiodiff.data.levels``), a number is
         a level in dBFS for every clip, None returns wav as it is, and ``"auto"`` is "data"
-        for a model that keeps training levels, else None. Peaks stay under 0.99."""
+        for a model that keeps training levels by label, else None (a level drawn from the
+        whole set, whatever the prompt, would only add noise). Peaks stay under 0.99."""
         level = self.resolve_level(level)
         if level is None:
             return wav

@@ -119,6 +119,10 @@ def test_pipeline_level(tmp_path, tiny):
         plain.generate(1, seconds=0.25, level="data")
     with pytest.raises(ConfigError, match="dBFS"):
         plain.resolve_level(5)
+    unlabelled = {**config, "levels": LevelStats.fit(clips({"x": [-9] * 5}), []).to_dict()}
+    whole_set = audiodiff.load(tiny.model_folder(tmp_path / "whole", unlabelled), device="cpu")
+    assert whole_set.resolve_level("auto") is None  # no labels: auto keeps the net's level
+    assert whole_set.resolve_level("data") == "data"
     fixed = plain.generate(2, seconds=0.25, seed=0, level=-30)
     assert torch.allclose(rms_db(fixed[:, 0]), torch.tensor(-30.0), atol=0.05)
 
