@@ -47,7 +47,7 @@ import make_bad_inputs as corpus  # noqa: E402
 
 OUTCOMES = ("ok", "skip", "error")
 FAILURES = ("crash", "hang", "vague", "exit", "changed", "leaked", "code_ran")
-EXPENSIVE = ("train", "roundtrip")
+EXPENSIVE = ("train", "roundtrip", "encode", "evaluate_paired")
 TRACEBACK = "Traceback (most recent call last)"
 # a count of skipped inputs, as the commands print or log it: "skipped 2 unreadable clips:",
 # "skipped 1 of 3 clips ...", "skipping unreadable clip (1 so far)", "(4 clips, 1 unreadable

@@ -9,9 +9,9 @@ AUDIODIFF_*_DIR variables point into the test's tmp folder), or a malicious inpu
 file appearing. The machinery (outcomes, the time limit, the snapshots) lives in
 ``scripts/bad_input_report.py``, which prints the same table from the command line.
 
-Default run: every case through load (``audiodiff.audio.io``), data encode, evaluate
-(unpaired and paired), generate and ``audiodiff.load``; train and roundtrip see a stratified
-subset (``bad_input_report.subset``: one case of each kind, family and expectation, the
+Default run: every case through load (``audiodiff.audio.io``), evaluate (unpaired),
+generate and ``audiodiff.load``; train, roundtrip, data encode and paired evaluate see a
+stratified subset (``bad_input_report.subset``: one case of each kind, family and expectation, the
 ``CORE`` cases, every case whose expectation differs
 per command, and every config case of the command). The 10-minute clip goes through load
 only. ``-m slow`` runs the full matrix (about 8 minutes on 2 cores). Counts per command and
