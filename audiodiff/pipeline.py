@@ -179,11 +179,13 @@ class Pipeline(EditingMethods):
 
     def resolve_level(self, level: str | float | None) -> str | float | None:
         """``level`` checked: None, "data" or a number; "auto" resolved. One ConfigError."""
+        levels = self.config.get("levels")
+        levels = levels if isinstance(levels, Mapping) and "overall" in levels else None
         if level == "auto":  # a model without labels has one spread for every prompt
-            return "data" if (self.config.get("levels") or {}).get("groups") else None
-        if level == "data" and not self.config.get("levels"):
+            return "data" if levels and levels.get("groups") else None
+        if level == "data" and not levels:
             raise ConfigError(
-                "level=data: this model keeps no training levels (trained with levels=false "
+                "level=data: this model keeps no training levels (trained with fit_levels=false "
                 "or before they were kept); give a level in dBFS or level=null"
             )
         if level is None or level == "data":

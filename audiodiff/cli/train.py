@@ -140,7 +140,7 @@ def _fit(cfg: DictConfig) -> None:
         from audiodiff.restore.envelope import fit_on_dataset
 
         config["band_envelope"] = fit_on_dataset(datamodule.train_set, int(cfg.sample_rate))
-    if cfg.get("levels"):  # each label value's loudness, for `generate level=data`
+    if cfg.get("fit_levels"):  # each label value's loudness, for `generate level=data`
         from audiodiff.data.levels import fit_on_dataset as fit_levels
 
         config["levels"] = fit_levels(datamodule.train_set)
