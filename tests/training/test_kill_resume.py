@@ -8,7 +8,8 @@ and the batches seen (indices and a hash of each batch's tensor, from the BatchL
 
 The data order and crops come from (seed, epoch) alone (audiodiff.data.sampler), not from
 the global or a worker's RNG, so identity holds with DataLoader workers too (one run here
-uses num_workers=2).
+uses num_workers=2). The default test run covers the diffusion run; the codec and worker
+runs are marked slow.
 """
 
 from __future__ import annotations
@@ -110,7 +111,13 @@ def assert_same_state(reference: Path, resumed: Path) -> None:
     assert_same(*loader, "combined_loader")
 
 
-@pytest.fixture(scope="module", params=list(RUNS))
+# the default run kills and resumes the diffusion run; the codec and loader-worker runs are
+# slow (-m slow), which keeps the default test run near its 10-minute budget
+@pytest.fixture(
+    scope="module",
+    params=[name if name == "diffusion" else pytest.param(name, marks=pytest.mark.slow)
+            for name in RUNS],
+)  # fmt: skip
 def reference(request, tmp_path_factory) -> tuple[tuple[str, ...], Path]:
     """An uninterrupted run of STEPS steps."""
     tmp = tmp_path_factory.mktemp(f"ref_{request.param}")
