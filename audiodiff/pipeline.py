@@ -140,11 +140,7 @@ class Pipeline(EditingMethods):
             raise ConfigError(f"unknown condition '{sorted(unknown)[0]}'; valid labels: {valid}")
         out = {}
         for label in self.vocab.labels:
-            value = cond.get(label)
-            values = list(value) if isinstance(value, list | tuple) else [value] * n
-            if len(values) != n:
-                raise ConfigError(f"cond.{label} has {len(values)} values for n={n} clips")
-            ids = [self.vocab.encode(label, v) for v in values]
+            ids = [self.vocab.encode(label, v) for v in _per_clip(label, cond.get(label), n)]
             out[label] = torch.tensor(ids, dtype=torch.long)
         if self.timing:
             defaults = {"seconds_start": 0.0, "seconds_total": seconds}
@@ -212,8 +208,9 @@ class Pipeline(EditingMethods):
 
         n = wav.shape[0]
         if level == "data":
-            rows = [{k: _nth(v, i, n) for k, v in (cond or {}).items() if k in self.vocab.labels}
-                    for i in range(n)]  # fmt: skip
+            given = {k: v for k, v in (cond or {}).items() if k in self.vocab.labels}
+            labels = {k: _per_clip(k, v, n) for k, v in given.items()}
+            rows = [{k: v[i] for k, v in labels.items()} for i in range(n)]
             stats = LevelStats.from_dict(self.config["levels"])
             targets = stats.draw(rows, [seed + i for i in range(n)])
         else:
@@ -415,9 +412,12 @@ def _seconds(key: str, value: Any, n: int) -> Tensor:
     return torch.tensor(out, dtype=torch.float32)
 
 
-def _nth(value: Any, i: int, n: int) -> Any:
-    """Clip i's value of a condition given once or as a list of n."""
-    return value[i] if isinstance(value, list | tuple) and len(value) == n else value
+def _per_clip(label: str, value: Any, n: int) -> list[Any]:
+    """A label's value given once or as a list of n -> n values; else one ConfigError."""
+    values = list(value) if isinstance(value, list | tuple) else [value] * n
+    if len(values) != n:
+        raise ConfigError(f"cond.{label} has {len(values)} values for n={n} clips")
+    return values
 
 
 def _prompts(value: Any, n: int) -> list[str]:

@@ -21,6 +21,7 @@ from audiodiff.audio.loudness import SILENCE_DB, level_gain, rms_db
 from audiodiff.errors import AudioFileError
 
 QUANTILES = 21  # 0, 5, ..., 100 %
+_GRID = np.linspace(0, 1, QUANTILES)  # the probabilities of the stored quantiles
 MIN_CLIPS = 5  # a label value seen in fewer clips draws from the whole set
 
 
@@ -57,10 +58,9 @@ class LevelStats:
                 groups.setdefault(key, []).append(level)
         if not levels:
             raise ValueError("no clip above the silence level to fit levels on")
-        q = np.linspace(0, 1, QUANTILES)
 
         def quantiles(xs: list[float]) -> list[float]:
-            return [round(float(v), 2) for v in np.quantile(xs, q)]
+            return [round(float(v), 2) for v in np.quantile(xs, _GRID)]
 
         kept = {k: quantiles(xs) for k, xs in groups.items() if len(xs) >= MIN_CLIPS}
         return cls(labels, quantiles(levels), kept)
@@ -83,11 +83,10 @@ class LevelStats:
 
     def draw(self, rows: Sequence[Mapping[str, str | None]], seeds: Sequence[int]) -> torch.Tensor:
         """One level (dBFS) per row, [len(rows)]: inverse-CDF draws, seed i for row i."""
-        q = np.linspace(0, 1, QUANTILES)
         out = []
         for row, seed in zip(rows, seeds, strict=True):
             u = np.random.default_rng(seed).uniform()
-            out.append(float(np.interp(u, q, self.quantiles_for(row))))
+            out.append(float(np.interp(u, _GRID, self.quantiles_for(row))))
         return torch.tensor(out)
 
 
@@ -152,10 +151,9 @@ def apply_levels(
     """
     targets = levels_db.to(wav.dtype).view(-1, 1)
     gain = level_gain(wav, targets, GENERATED_SILENCE_DB)[..., None]  # [B, 1, 1]
-    plain = gain
-    out = wav * gain
+    most = gain * 10 ** (12 / 20)
     for _ in range(iters):
         out = soft_limit(wav * gain, peak)
         miss = (targets - rms_db(out))[..., None]  # [B, 1, 1] dB short of the level
-        gain = torch.minimum(gain * 10 ** (miss / 20), plain * 10 ** (12 / 20))
+        gain = torch.minimum(gain * 10 ** (miss / 20), most)
     return soft_limit(wav * gain, peak)
