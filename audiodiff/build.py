@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from torch import nn
 
 from audiodiff.audio.representation import Representation
+from audiodiff.audio.templates import pitch_templates
 from audiodiff.data.vocab import LabelVocab
 from audiodiff.errors import AudioDiffError, ConfigError
 from audiodiff.nn.text import TextTokenizer
@@ -74,14 +75,16 @@ def build_tokenizer(config: Mapping[str, Any]) -> TextTokenizer | None:
     return tokenizer_from_dict(config["tokenizer"], "tokenizer")
 
 
-def label_values(vocab: LabelVocab, labels: list[str]) -> dict[str, list[float]]:
+def label_values(
+    vocab: LabelVocab, labels: list[str], key: str = "model.numeric_labels"
+) -> dict[str, list[float]]:
     """The number of each id of each of ``labels`` (``model.numeric_labels``): NaN for the
     null id 0 and for values that do not parse as numbers."""
     out = {}
     for label in labels:
         if label not in vocab.labels:
             known = ", ".join(vocab.labels) or "none"
-            raise ConfigError(f"model.numeric_labels: {label!r} is not a label (labels: {known})")
+            raise ConfigError(f"{key}: {label!r} is not a label (labels: {known})")
         values = [float("nan")]
         for i in range(1, vocab.size(label)):
             try:
@@ -89,7 +92,7 @@ def label_values(vocab: LabelVocab, labels: list[str]) -> dict[str, list[float]]
             except ValueError:
                 values.append(float("nan"))
         if all(v != v for v in values):
-            raise ConfigError(f"model.numeric_labels: none of {label!r}'s values is a number")
+            raise ConfigError(f"{key}: none of {label!r}'s values is a number")
         out[label] = values
     return out
 
@@ -106,7 +109,9 @@ def build_denoiser(
 
     With ``observation: true`` in the config (conditional restoration) the net also reads a
     degraded recording's representation, as many channels as x. With ``text`` (conf/text) it
-    also gets ``text.encoder`` built on ``tokenizer`` (default: ``build_tokenizer(config)``)."""
+    also gets ``text.encoder`` built on ``tokenizer`` (default: ``build_tokenizer(config)``).
+    ``model.pitch_templates`` (numeric labels such as ``main_pitch``) also feed the net the
+    representation of a harmonic tone at the asked pitch (``audiodiff.audio.templates``)."""
     make_net = instantiate(config["model"])
     label_sizes = {label: vocab.size(label) for label in vocab.labels}
     extra: dict[str, Any] = (
@@ -115,6 +120,10 @@ def build_denoiser(
     numeric = list(config["model"].get("numeric_labels") or [])
     if numeric:
         extra["label_values"] = label_values(vocab, numeric)
+    templated = list(config["model"].get("pitch_templates") or [])
+    if templated:  # a harmonic tone's representation per pitch id (audio/templates.py)
+        values = label_values(vocab, templated, key="model.pitch_templates")
+        extra["label_templates"] = {k: pitch_templates(representation, v) for k, v in values.items()}
     if config.get("text"):
         tokenizer = tokenizer if tokenizer is not None else build_tokenizer(config)
         make_encoder = instantiate_part(config["text"]["encoder"], _partial_=True)

@@ -36,7 +36,7 @@ from torch import Tensor, nn
 
 from audiodiff.errors import ConfigError
 from audiodiff.fileio import write_text
-from audiodiff.nn.embedding import ValueEmbedding
+from audiodiff.nn.embedding import LabelEmbedding, ValueEmbedding
 
 PAD_ID = 0  # the empty prompt is all PAD_ID: classifier-free guidance's null
 UNKNOWN_ID = 1  # a word the training captions never had (word-level tokenizer)
@@ -243,10 +243,16 @@ class TextEncoder(nn.Module, ABC):
 
     dim: int
     tokenizer: TextTokenizer
+    pitch_values: list[float] = []  # with a pooled pitch: the MIDI numbers pitch ids name
 
     @abstractmethod
     def forward(self, ids: Tensor) -> tuple[Tensor, Tensor]:
         """ids: [B, L] long, 0 = pad -> tokens [B, L, dim] (0 at padding), mask [B, L] bool"""
+
+    def prompt_pitch(self, ids: Tensor) -> Tensor:
+        """ids [B, L] -> [B] long: 1 + the index in ``pitch_values`` of the first word of each
+        prompt that names a pitch, 0 where none does (or the encoder has no pooled pitch)."""
+        return torch.zeros(ids.shape[0], dtype=torch.long, device=ids.device)
 
     def encode(self, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
         """texts: n str -> (tokens [n, max_tokens, dim], mask [n, max_tokens])"""
@@ -327,6 +333,11 @@ class SmallTextEncoder(TextEncoder):
     ``model.numeric_labels`` embeds a label (``ValueEmbedding``; numbers embedded by value in
     text as in xVal, Golkar et al. 2023). So "C4" and "MIDI 60" start from the same vector,
     and a pitch word seen rarely borrows from its neighbours.
+
+    With ``pitch_pooled`` the first pitch word of a prompt also reaches the noise embedding
+    directly, as a numeric label does (``prompt_pitch``; ``PooledText``): a table row per
+    pitch plus the ``ValueEmbedding`` of its MIDI number, added to the pooled vector. The
+    mean over the prompt's tokens otherwise dilutes one word among several.
     """
 
     def __init__(
@@ -337,6 +348,7 @@ class SmallTextEncoder(TextEncoder):
         heads: int = 4,
         dropout: float = 0.0,
         pitch_words: bool = False,
+        pitch_pooled: bool = False,
     ) -> None:
         super().__init__()
         if dim < 1 or layers < 0 or heads < 1 or dim % heads:
@@ -351,13 +363,20 @@ class SmallTextEncoder(TextEncoder):
         self.layers = nn.ModuleList(TransformerLayer(dim, heads, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
         self.pitch = None
-        if pitch_words:
+        self.pitch_values = []
+        if pitch_words or pitch_pooled:
             words = getattr(tokenizer, "words", None)
             if words is None:
-                raise ConfigError("text.encoder.pitch_words needs the word-level tokenizer")
+                option = "pitch_words" if pitch_words else "pitch_pooled"
+                raise ConfigError(f"text.encoder.{option} needs the word-level tokenizer")
             values = torch.tensor([float("nan")] * len(SPECIALS) + [pitch_value(w) for w in words])
-            if values.isfinite().any():  # captions without pitch words: nothing to add
+            if pitch_words and values.isfinite().any():  # no pitch words: nothing to add
                 self.pitch = ValueEmbedding(values, dim)
+            if pitch_pooled:
+                self.pitch_values = sorted({float(v) for v in values[values.isfinite()]})
+                index = {v: i + 1 for i, v in enumerate(self.pitch_values)}
+                word_pitch = [index.get(float(v), 0) for v in values]
+                self.register_buffer("word_pitch", torch.tensor(word_pitch, dtype=torch.long))
 
     def forward(self, ids: Tensor) -> tuple[Tensor, Tensor]:
         # ids: [B, L] -> tokens [B, L, dim], mask [B, L]
@@ -369,6 +388,14 @@ class SmallTextEncoder(TextEncoder):
         for layer in self.layers:
             h = layer(h, mask)
         return self.norm(h) * mask[..., None].to(h.dtype), mask
+
+    def prompt_pitch(self, ids: Tensor) -> Tensor:
+        # ids: [B, L] -> [B] long (0 = no pitch word)
+        if not self.pitch_values:
+            return super().prompt_pitch(ids)
+        per_word = self.word_pitch[ids]  # [B, L]
+        first = (per_word > 0).to(torch.int8).argmax(1, keepdim=True)  # 0 when none
+        return per_word.gather(1, first).squeeze(1)
 
 
 class HFTextEncoder(TextEncoder):
@@ -426,9 +453,13 @@ class PooledText(nn.Module):
     A row with no tokens (the empty prompt, CFG's null) reads the learned ``null`` vector,
     which starts at zero like a label's null row. The last layer starts N(0, (4 /
     sqrt(emb_dim))^2), as ``NumberEmbedding``'s, for about unit variance per component.
+
+    With ``pitch_values`` (the encoder's pooled pitch, ``prompt_pitch``) the prompt's pitch
+    id is embedded as a numeric label is (``LabelEmbedding``: a table row, id 0 = none,
+    plus the ``ValueEmbedding`` of the MIDI number) and added.
     """
 
-    def __init__(self, text_dim: int, emb_dim: int) -> None:
+    def __init__(self, text_dim: int, emb_dim: int, pitch_values: Sequence[float] = ()) -> None:
         super().__init__()
         self.mlp = nn.Sequential(
             nn.Linear(text_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
@@ -436,8 +467,15 @@ class PooledText(nn.Module):
         nn.init.normal_(self.mlp[-1].weight, std=4 / math.sqrt(emb_dim))
         nn.init.zeros_(self.mlp[-1].bias)
         self.null = nn.Parameter(torch.zeros(emb_dim))
+        self.pitch = None
+        if pitch_values:
+            values = [float("nan"), *map(float, pitch_values)]
+            self.pitch = LabelEmbedding({"pitch": len(values)}, emb_dim, {"pitch": values})
 
-    def forward(self, tokens: Tensor, mask: Tensor) -> Tensor:
-        # tokens: [B, L, D], mask: [B, L] bool -> [B, emb_dim]
+    def forward(self, tokens: Tensor, mask: Tensor, pitch: Tensor | None = None) -> Tensor:
+        # tokens: [B, L, D], mask: [B, L] bool, pitch: [B] ids (0 = none) -> [B, emb_dim]
         emb = self.mlp(masked_mean(tokens, mask))
-        return torch.where(mask.any(1, keepdim=True), emb, self.null.to(emb.dtype))
+        emb = torch.where(mask.any(1, keepdim=True), emb, self.null.to(emb.dtype))
+        if self.pitch is not None and pitch is not None:
+            emb = emb + self.pitch({"pitch": pitch}, emb.shape[0], emb.device).to(emb.dtype)
+        return emb

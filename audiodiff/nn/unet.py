@@ -24,7 +24,7 @@ from audiodiff.nn.blocks import (
     group_norm,
     zero_,
 )
-from audiodiff.nn.embedding import LabelEmbedding, NoiseEmbedding
+from audiodiff.nn.embedding import LabelEmbedding, NoiseEmbedding, as_batch
 from audiodiff.nn.observation import make_head
 from audiodiff.nn.text import PAD_ID, PooledText, TextEncoder
 from audiodiff.nn.timing import TIMING_KEYS, TimingEmbedding
@@ -44,6 +44,9 @@ class UNet1d(nn.Module):
     A label named in ``numeric_labels`` (such as ``main_pitch``) is also embedded by its value
     (``label_values``: the number of each id, from the vocabulary), so that neighbouring values
     share what they learn (``audiodiff.nn.embedding.ValueEmbedding``).
+    A label named in ``pitch_templates`` also feeds the net its row of ``label_templates``
+    ([ids, C_t]: a harmonic tone's representation at each id's pitch, zeros for the null id;
+    ``audiodiff.audio.templates``) as C_t extra input channels, constant over time.
     With ``timing`` the net also reads ``cond["seconds_start"]`` and ``cond["seconds_total"]``
     ([B] float seconds; NaN or missing = null), embedded and added to the noise embedding
     (``audiodiff.nn.timing``); without it those keys are refused.
@@ -77,6 +80,8 @@ class UNet1d(nn.Module):
         timing: bool = False,
         text_encoder: TextEncoder | None = None,
         cross_attention_levels: Sequence[int] | None = None,
+        pitch_templates: Sequence[str] = (),
+        label_templates: Mapping[str, Tensor] | None = None,
     ) -> None:
         super().__init__()
         mults = tuple(int(m) for m in channel_mults)
@@ -146,13 +151,35 @@ class UNet1d(nn.Module):
         self.timing_embedding = (
             TimingEmbedding(channels + channels % 2, emb_dim) if timing else None
         )
+        missing = sorted(set(pitch_templates) - set(label_templates or {}))
+        if missing:
+            raise ValueError(
+                f"pitch_templates {missing} need label_templates (one vector per id; "
+                "audiodiff.build fills them from the representation)"
+            )
+        self.template_labels = [str(k) for k in pitch_templates]
+        template_channels = 0
+        for name in self.template_labels:
+            table = torch.as_tensor(label_templates[name], dtype=torch.float32)
+            size = (label_sizes or {}).get(name)
+            if table.ndim != 2 or table.shape[0] != size:
+                raise ValueError(
+                    f"pitch template {name!r} must be [{size}, C] (one row per id), "
+                    f"got {list(table.shape)}"
+                )
+            self.register_buffer(f"template_{name}", table)
+            template_channels += table.shape[1]
         if text_encoder is not None and self.TEXT in (label_sizes or {}):
             raise ValueError(f"label {self.TEXT!r} clashes with the text condition")
         self.text_encoder = text_encoder
-        self.text_pool = PooledText(text_encoder.dim, emb_dim) if text_encoder is not None else None
+        self.text_pool = (
+            PooledText(text_encoder.dim, emb_dim, text_encoder.pitch_values)
+            if text_encoder is not None
+            else None
+        )
         self.cross_attention_levels = sorted(cross)
         self.input_conv = nn.Conv1d(
-            in_channels + obs_channels + head_channels, channels, 3, padding=1
+            in_channels + obs_channels + head_channels + template_channels, channels, 3, padding=1
         )
 
         def res(c_in: int, c_out: int) -> ResBlock:
@@ -226,14 +253,19 @@ class UNet1d(nn.Module):
         emb = self.noise_embedding(noise_level) + self.label_embedding(labels, b, x.device)
         if self.timing_embedding is not None:
             emb = emb + self.timing_embedding(cond, b, x.device)
-        text = self._text(cond, b, x.device) if self.text_encoder is not None else None
-        if text is not None:
-            emb = emb + self.text_pool(*text).to(emb.dtype)
+        text = None
+        if self.text_encoder is not None:
+            ids = self._text_ids(cond, b, x.device)
+            text = self.text_encoder(ids)
+            pitch = self.text_encoder.prompt_pitch(ids) if self.text_pool.pitch is not None else None
+            emb = emb + self.text_pool(*text, pitch).to(emb.dtype)
 
         obs = self._observation(cond, x) if self.obs_channels else None
         h = x if obs is None else torch.cat([x, obs], dim=1)
         if self.obs_head:
             h = torch.cat([h, self.obs_head.features(obs)], dim=1)
+        if self.template_labels:
+            h = torch.cat([h, self._templates(labels, b, t, x.device)], dim=1)
         h = F.pad(h, (0, -t % self.downsample_factor))
         h = self.input_conv(h)
         skips = [h]
@@ -249,16 +281,28 @@ class UNet1d(nn.Module):
             return self.obs_head.apply(out[:, :c], out[:, c:], obs)
         return out
 
-    def _text(
+    def _templates(
+        self, labels: Mapping[str, Tensor], b: int, t: int, device: torch.device
+    ) -> Tensor:
+        # -> [B, sum C_t, T]: each templated label's row for its ids (null id 0: zeros)
+        rows = []
+        for name in self.template_labels:
+            table = getattr(self, f"template_{name}")
+            ids = labels.get(name)
+            ids = torch.zeros(b, dtype=torch.long, device=device) if ids is None else ids
+            rows.append(table[as_batch(name, ids, b).to(device).long()])
+        return torch.cat(rows, dim=1)[:, :, None].expand(-1, -1, t)
+
+    def _text_ids(
         self, cond: Mapping[str, Tensor] | None, b: int, device: torch.device
-    ) -> tuple[Tensor, Tensor]:
-        # -> tokens [B, L, D], mask [B, L]; a missing cond["text"] is the empty prompt
+    ) -> Tensor:
+        # -> [B, L] ids, checked; a missing cond["text"] is the empty prompt
         ids = (cond or {}).get(self.TEXT)
         if ids is None:
             ids = torch.full((b, 1), PAD_ID, dtype=torch.long, device=device)
         elif isinstance(ids, Tensor) and ids.ndim >= 1 and ids.shape[0] != b:
             raise ValueError(f"cond['text'] must be [{b}, L], got {list(ids.shape)}")
-        return self.text_encoder(ids.to(device))
+        return ids.to(device)
 
     def _observation(self, cond: Mapping[str, Tensor] | None, x: Tensor) -> Tensor:
         # -> [B, obs_channels, T]

@@ -145,6 +145,53 @@ def test_pitch_words_share_their_value_embedding():
     assert none.pitch is None  # captions that name no pitch
 
 
+def test_prompt_pitch_is_the_first_pitch_word_shared_by_its_names():
+    tok = Tokenizer.build(["a bell playing c4", "a bell in midi 60", "a3 then d4", "a kick"])
+    enc = SmallTextEncoder(tok, dim=16, layers=0, heads=2, pitch_pooled=True)
+    assert enc.pitch_values == [57.0, 60.0, 62.0] and enc.pitch is None  # no token values
+    prompts = ["a bell playing c4", "midi 60 bell", "a3 then d4", "a kick", "", "a zither"]
+    assert enc.prompt_pitch(tok.encode(prompts)).tolist() == [2, 2, 1, 0, 0, 0]
+    plain = SmallTextEncoder(tok, dim=16, layers=0, heads=2)
+    assert plain.pitch_values == [] and not plain.prompt_pitch(tok.encode(prompts)).any()
+
+
+def test_pooled_pitch_reaches_the_noise_embedding_as_a_numeric_label():
+    torch.manual_seed(0)
+    pool = trained_like(PooledText(16, 32, pitch_values=[57.0, 60.0, 62.0]))
+    tokens, mask = torch.randn(4, 3, 16), torch.ones(4, 3, dtype=torch.bool)
+    tokens[1:] = tokens[0]  # the same words; only the pitch id differs
+    out = pool(tokens, mask, torch.tensor([0, 1, 2, 3]))
+    assert torch.equal(pool(tokens, mask)[0], out[0])  # id 0: the zero-started null row
+    assert not torch.allclose(out[1], out[2]) and not torch.allclose(out[2], out[3])
+    table = pool.pitch.values["pitch"]  # the label model's ValueEmbedding over MIDI numbers
+    assert table.values.tolist() == [0.0, 57.0, 60.0, 62.0] and not table.known[0]
+
+
+def test_a_net_with_pooled_pitch_hears_the_pitch_and_keeps_the_null():
+    torch.manual_seed(0)
+    enc = SmallTextEncoder(tokenizer(), dim=16, layers=1, heads=2, pitch_pooled=True)
+    model = trained_like(UNet1d(4, channels=16, channel_mults=(1, 2), num_res_blocks=1,
+                                attention_levels=(1,), text_encoder=enc))
+    tok = enc.tokenizer
+    x, s = torch.randn(2, 4, 8), torch.randn(2)
+    c4 = model(x, s, {"text": tok.encode(["a soft bell playing c4"] * 2)})
+    assert model.text_pool.pitch is not None
+    with torch.no_grad():
+        model.text_pool.pitch.tables["pitch"].weight[2:].add_(1.0)  # C4's row (id 2) moves
+    assert not torch.allclose(c4, model(x, s, {"text": tok.encode(["a soft bell playing c4"] * 2)}))
+    empty = model(x, s, {"text": tok.encode(["", ""])})
+    assert torch.equal(empty, model(x, s, None))  # CFG's null is still a missing prompt
+
+
+def test_pitch_options_need_the_word_level_tokenizer():
+    class Ids:  # a tokenizer without a word list, as the Hugging Face one
+        vocab_size, max_tokens = 10, 4
+
+    for option in ("pitch_words", "pitch_pooled"):
+        with pytest.raises(ConfigError, match=f"{option} needs the word-level tokenizer"):
+            SmallTextEncoder(Ids(), dim=16, layers=0, heads=2, **{option: True})
+
+
 @pytest.mark.parametrize(
     "ids, message",
     [
