@@ -43,6 +43,14 @@ def guidance_options(rescale: Any, interval: Any) -> dict[str, Any]:
     return {"cfg_rescale": phi, "cfg_interval": (lo, hi)}
 
 
+def resample_options(resample: Any = 1, resample_jump: Any = 5) -> dict[str, int]:
+    """``sample``'s RePaint resampling options, checked: each a whole number >= 1."""
+    for name, value in (("resample", resample), ("resample_jump", resample_jump)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+    return {"resample": resample, "resample_jump": resample_jump}
+
+
 def sample(
     denoiser: Denoiser,
     shape: tuple[int, ...],
@@ -65,6 +73,8 @@ def sample(
     device: torch.device | str = "cpu",
     callback: Callable[[dict], None] | None = None,
     observe: Callable[[Denoiser], Denoiser] | None = None,
+    resample: int = 1,
+    resample_jump: int = 5,
 ) -> Tensor:
     """x: [B, C, T] sampled from ``denoiser`` (with classifier-free guidance when cond is set).
 
@@ -77,6 +87,10 @@ def sample(
     negative labels ({name: [B]}), rescale phi and sigma interval (``classifier_free_guidance``).
     ``observe`` wraps the (guided) denoiser once more, outside guidance: posterior sampling
     for restoration and editing (``audiodiff.restore.posterior``), so every solver serves it.
+    ``resample`` > 1 solves the schedule in segments of ``resample_jump`` steps and solves
+    each segment ``resample`` times, noising back to its start in between (RePaint's
+    resampling, Lugmayr et al. 2022, sec. 4.2): the known and the new frames of an edit get
+    several passes to agree. It costs ``resample`` times the steps.
     """
     if sampler not in SAMPLERS:
         raise ConfigError(f"unknown sampler '{sampler}'; choose from {', '.join(SAMPLERS)}")
@@ -109,4 +123,21 @@ def sample(
     with torch.no_grad(), torch.random.fork_rng(devices=devices, enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
-        return SAMPLERS[sampler](guided, x, sigmas, cond=cond, callback=callback, **(options or {}))
+        solve = SAMPLERS[sampler]
+        if resample <= 1:
+            return solve(guided, x, sigmas, cond=cond, callback=callback, **(options or {}))
+        return _resampled(solve, guided, x, sigmas, resample, resample_jump, cond, callback, options)
+
+
+def _resampled(solve, denoiser, x, sigmas, times, jump, cond, callback, options) -> Tensor:
+    """RePaint's schedule of jumps: each segment of ``jump`` steps solved ``times`` times,
+    with x noised from the segment's end back to its start in between."""
+    # x: [B, C, T] at sigmas[0] -> [B, C, T] at sigmas[-1]
+    last = len(sigmas) - 1
+    for start in range(0, last, jump):
+        segment = sigmas[start : min(start + jump, last) + 1]
+        for k in range(times):
+            x = solve(denoiser, x, segment, cond=cond, callback=callback, **(options or {}))
+            if k < times - 1:
+                x = x + (segment[0] ** 2 - segment[-1] ** 2).sqrt() * torch.randn_like(x)
+    return x

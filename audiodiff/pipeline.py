@@ -29,7 +29,7 @@ from audiodiff.editing.methods import EditingMethods
 from audiodiff.editing.variation import check_strength, strength_sigma, strength_steps
 from audiodiff.errors import AudioDiffError, ConfigError
 from audiodiff.fastpath import FastPath, accelerate, set_threads
-from audiodiff.generation import guidance_options, sample, seeded_noise
+from audiodiff.generation import guidance_options, resample_options, sample, seeded_noise
 from audiodiff.nn.text import TextTokenizer
 from audiodiff.nn.timing import TIMING_KEYS
 from audiodiff.safe_load import check_targets, read_checkpoint, read_config, read_safetensors
@@ -239,6 +239,8 @@ class Pipeline(EditingMethods):
         init: Tensor | None = None,
         strength: float = 1.0,
         observe: Callable[[slice], Callable] | None = None,
+        resample: int = 1,
+        resample_jump: int = 5,
     ) -> Tensor:
         """x: [n, C, T] in representation space. Clip i starts from noise seeded ``seed + i``,
         so with a deterministic solver a clip does not depend on n or on the batch it was
@@ -257,7 +259,8 @@ class Pipeline(EditingMethods):
         in ceil(steps * strength) steps (SDEdit); strength 0 returns init (no solver call),
         strength 1 starts from noise alone (plain generation). ``observe(rows)`` returns the
         posterior wrapper (``audiodiff.generation.sample``) for the clips ``rows`` (a slice of
-        range(n)) of one batch.
+        range(n)) of one batch. ``resample`` / ``resample_jump``: RePaint's resampling
+        (``audiodiff.generation.sample``), for edits.
         """
         if n < 1 or seconds <= 0:
             raise ConfigError(f"need n >= 1 and seconds > 0, got n={n}, seconds={seconds}")
@@ -292,7 +295,8 @@ class Pipeline(EditingMethods):
             sigma_max = strength_sigma(strength, sigma_min, sigma_max, rho)
             steps = strength_steps(steps, strength)
         batch = self.fast.batch_size
-        bar, callback = _progress(progress, steps * math.ceil(n / batch))
+        resample_options(resample, resample_jump)
+        bar, callback = _progress(progress, resample * steps * math.ceil(n / batch))
         chunks = []
         with bar:
             for start in range(0, n, batch):
@@ -325,6 +329,8 @@ class Pipeline(EditingMethods):
                         device=self.device,
                         callback=callback,
                         observe=observe(rows) if observe is not None else None,
+                        resample=resample,
+                        resample_jump=resample_jump,
                     )
                 )
         return torch.cat(chunks)

@@ -111,6 +111,9 @@ def main(argv=None) -> int:
     parser.add_argument("--loop-seconds", type=float, help="loop length; default 2 contexts")
     parser.add_argument("--overlap", type=float, help="default: a quarter of the context")
     parser.add_argument("--cg-iters", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--resample", type=int, nargs="+", default=[1],
+                        help="RePaint resampling counts to try (1: none)")
+    parser.add_argument("--resample-jump", type=int, default=5)
     parser.add_argument("--cond", nargs="*", default=[], help="LABEL=VALUE ...")
     parser.add_argument("--sampler")
     parser.add_argument("--steps", type=int)
@@ -137,11 +140,13 @@ def main(argv=None) -> int:
         plans[name] = (length, loop, [t * hop for t in seams(frames, width, shared, loop)])
     rows, table = [], []
 
-    def add(clip: str, cg: int | str, where: str, result: dict, seconds_taken: float) -> None:
-        rows.append({"clip": clip, "cg_iters": cg, "where": where, **result,
-                     "seconds": round(seconds_taken, 2)})  # fmt: skip
+    def add(clip: str, cg: int | str, where: str, result: dict, seconds_taken: float,
+            resample: int = 1) -> None:  # fmt: skip
+        rows.append({"clip": clip, "cg_iters": cg, "resample": resample, "where": where,
+                     **result, "seconds": round(seconds_taken, 2)})  # fmt: skip
         cells = [f"{result[m][k]}" for m in MEASURES for k in ("boundary", "inside", "percentile")]
-        table.append([clip, str(cg), where, str(result["flux"]["count"]), *cells])
+        method = str(cg) if resample == 1 else f"{cg}, resample {resample}"
+        table.append([clip, method, where, str(result["flux"]["count"]), *cells])
 
     # rows: clip (one pass | long | loop), where (seams: window boundaries; ends: a one-pass
     # clip's end joined to its start; loop: a loop's wrap point), n boundaries per clip
@@ -158,20 +163,21 @@ def main(argv=None) -> int:
     taken = time.perf_counter() - start
     turned, shift = rolled(one)
     add("one pass", "-", "ends", measure(turned, sr, [shift], [], args), taken)
-    for cg in args.cg_iters:
+    for cg, r in [(cg, r) for cg in args.cg_iters for r in args.resample]:
         for name, (length, loop, at) in plans.items():
             start = time.perf_counter()
             x = generate_long(pipe, args.n, length, cond, args.seed, overlap=args.overlap,
-                              loop=loop, cg_iters=cg, **sampling)  # fmt: skip
+                              loop=loop, cg_iters=cg, resample=r,
+                              resample_jump=args.resample_jump, **sampling)  # fmt: skip
             wavs = decode_long(pipe, x, length, loop)
             taken = time.perf_counter() - start
             if not loop:
-                add(name, cg, "seams", measure(wavs, sr, at, [], args), taken)
+                add(name, cg, "seams", measure(wavs, sr, at, [], args), taken, r)
                 continue
             turned, shift = rolled(wavs)
             moved = [(p + shift) % wavs.shape[-1] for p in at]
-            add(name, cg, "seams", measure(turned, sr, moved, [shift], args), taken)
-            add(name, cg, "loop", measure(turned, sr, [shift], moved, args), taken)
+            add(name, cg, "seams", measure(turned, sr, moved, [shift], args), taken, r)
+            add(name, cg, "loop", measure(turned, sr, [shift], moved, args), taken, r)
     result = {
         "ckpt": str(args.ckpt),
         "machine": machine(args.device),
@@ -185,6 +191,7 @@ def main(argv=None) -> int:
             "radius": args.radius,
             "draws": args.draws,
             "seed": args.seed,
+            "resample_jump": args.resample_jump,
             **sampling,
         },  # fmt: skip
         "rows": rows,

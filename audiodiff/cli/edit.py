@@ -16,7 +16,7 @@ from audiodiff.editing.inpainting import check_inpaint
 from audiodiff.editing.longform import decode_long, window_sizes
 from audiodiff.editing.variation import check_strength
 from audiodiff.errors import AudioFileError, ConfigError
-from audiodiff.generation import guidance_options
+from audiodiff.generation import guidance_options, resample_options
 
 
 @dataclass
@@ -36,6 +36,8 @@ class EditOptions:
     fade: float
     margin: float
     cg_iters: int
+    resample: int
+    resample_jump: int
     longform: bool
     loop: bool
     overlap: float | None
@@ -112,6 +114,7 @@ def prepare(cfg: DictConfig, pipe, negative: dict) -> tuple[str, Tensor | None, 
         options=OmegaConf.to_container(sampler.options, resolve=True), schedule=sampler.schedule,
         rho=sampler.rho, sigma_min=sampler.get("sigma_min"), sigma_max=sampler.get("sigma_max"),
         negative_cond=negative or None, **guidance,
+        **resample_options(cfg.resample, cfg.resample_jump),
     )  # fmt: skip
     return chosen, init, sampling
 

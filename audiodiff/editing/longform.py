@@ -144,8 +144,9 @@ def generate_long(
         offset = float(index[0]) / rate
         c, neg = (_timed(pipe, m, offset, seconds) for m in (cond, negative_cond))
         kwargs = dict(seed=seed + WINDOW_SEED * k, negative_cond=neg, **sampling)
-        if not known.any():
-            part = pipe.sample(n, index.numel() / rate, c, **kwargs)
+        if not known.any():  # nothing to agree with: resampling would only cost
+            plain = {k: v for k, v in kwargs.items() if k not in ("resample", "resample_jump")}
+            part = pipe.sample(n, index.numel() / rate, c, **plain)
         else:
             fade = max(1, side // 4) if wrap else max(1, shared // 4)
             part = solve_known(pipe, x[..., index], known, n, c, cg_iters=cg_iters, fade=fade,

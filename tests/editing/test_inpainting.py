@@ -79,6 +79,25 @@ def test_data_consistency_inpainting_uses_the_known_frames(problem, gaussian):
     assert error < 0.7 * mean.abs().mean(), error
 
 
+def test_resampling_solves_each_run_of_steps_again_and_pulls_closer(problem, gaussian):
+    """RePaint's resampling: resample=K costs K times the denoiser calls; resample=1 is the
+    plain solve. Its completions' mean moves toward the closed-form conditional mean: mean
+    error 0.320 -> 0.265 with K=4 (measured; the prior mean's is 0.572)."""
+    x0, observed, mean = problem
+    pipe = gaussian.pipeline(batch_size=N)
+    kwargs = dict(n=N, margin=0, fade=0)
+    pipe.denoiser.calls = 0
+    plain = pipe.inpaint(x0[None], D, [(8 / D, 17 / D)], **kwargs)
+    calls, pipe.denoiser.calls = pipe.denoiser.calls, 0
+    again = pipe.inpaint(x0[None], D, [(8 / D, 17 / D)], resample=4, resample_jump=4, **kwargs)
+    assert pipe.denoiser.calls == 4 * calls
+    one = pipe.inpaint(x0[None], D, [(8 / D, 17 / D)], resample=1, **kwargs)
+    assert torch.equal(one, plain)
+    assert torch.equal(again[:, 0, observed], x0[observed].expand(N, -1))
+    errors = [(o[:, 0, ~observed].double().mean(0) - mean).abs().mean() for o in (plain, again)]
+    assert errors[1] < 0.9 * errors[0], errors
+
+
 def test_clips_do_not_depend_on_the_batch_they_were_drawn_in(problem, gaussian):
     x0, _, _ = problem
     kwargs = dict(n=5, margin=0, fade=0, cg_iters=2, seed=3)

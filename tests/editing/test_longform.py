@@ -73,6 +73,19 @@ def test_window_boundaries_are_continuous_with_the_tweedie_posterior(gaussian):
     assert _steps(replaced).max() > 1.5 * _steps(replaced).median()
 
 
+def test_resampling_shrinks_the_seams_of_data_consistency(gaussian):
+    """RePaint's resampling (resample=4 over runs of 4 steps): the largest step, at a seam,
+    drops from 0.745 to 0.507 against 0.363 inside (measured): its excess by 62%."""
+    pipe = gaussian.pipeline()
+    torch.manual_seed(0)
+    plain = _steps(generate_long(pipe, 500, 2.5, overlap=0.25, loop=True)[:, 0])
+    torch.manual_seed(0)
+    again = generate_long(pipe, 500, 2.5, overlap=0.25, loop=True, resample=4, resample_jump=4)
+    again = _steps(again[:, 0])
+    assert again.max() - again.median() < 0.6 * (plain.max() - plain.median())
+    assert again.median() < 1.05 * plain.median()  # inside the windows: the same prior
+
+
 def test_windows_draw_their_own_noise():
     assert WINDOW_SEED > 10_000  # window k of clip i: seed + i + WINDOW_SEED k, no clash
 
@@ -90,7 +103,9 @@ def test_a_timing_model_window_reads_where_it_sits():
     [(dict(seconds=3, overlap=0.6), "at most half the context"),
      (dict(seconds=3, overlap=0.0), "at least one frame"),
      (dict(seconds=0.1, loop=True), "at least 4 frames"),
-     (dict(seconds=-1), "seconds > 0")],
+     (dict(seconds=-1), "seconds > 0"),
+     (dict(seconds=3, resample=0), "resample must be a whole number >= 1"),
+     (dict(seconds=3, resample_jump=2.5), "resample_jump must be a whole number")],
 )  # fmt: skip
 def test_bad_long_form_options_are_one_config_error(gaussian_pipe, kwargs, match):
     with pytest.raises(ConfigError, match=match):
