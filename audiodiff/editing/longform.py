@@ -30,6 +30,7 @@ from audiodiff.errors import ConfigError
 from audiodiff.nn.timing import TIMING_KEYS
 from audiodiff.restore.chunking import chunk_starts
 
+FADE = 0.25  # a window crossfades from the kept frames into its own over this much of the overlap
 WINDOW_SEED = 100_003  # window k of clip i starts from noise seeded seed + i + WINDOW_SEED k
 
 
@@ -148,7 +149,7 @@ def generate_long(
             plain = {k: v for k, v in kwargs.items() if k not in ("resample", "resample_jump")}
             part = pipe.sample(n, index.numel() / rate, c, **plain)
         else:
-            fade = max(1, side // 4) if wrap else max(1, shared // 4)
+            fade = max(1, int(FADE * (side if wrap else shared)))
             part = solve_known(pipe, x[..., index], known, n, c, cg_iters=cg_iters, fade=fade,
                                **kwargs)  # fmt: skip
         if x is None:
