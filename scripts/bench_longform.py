@@ -114,6 +114,8 @@ def main(argv=None) -> int:
     parser.add_argument("--resample", type=int, nargs="+", default=[1],
                         help="RePaint resampling counts to try (1: none)")
     parser.add_argument("--resample-jump", type=int, default=5)
+    parser.add_argument("--crossfade", type=float, nargs="+", default=[1.0],
+                        help="fractions of the overlap to crossfade over")
     parser.add_argument("--cond", nargs="*", default=[], help="LABEL=VALUE ...")
     parser.add_argument("--sampler")
     parser.add_argument("--steps", type=int)
@@ -141,11 +143,12 @@ def main(argv=None) -> int:
     rows, table = [], []
 
     def add(clip: str, cg: int | str, where: str, result: dict, seconds_taken: float,
-            resample: int = 1) -> None:  # fmt: skip
-        rows.append({"clip": clip, "cg_iters": cg, "resample": resample, "where": where,
-                     **result, "seconds": round(seconds_taken, 2)})  # fmt: skip
+            resample: int = 1, crossfade: float | None = None) -> None:  # fmt: skip
+        rows.append({"clip": clip, "cg_iters": cg, "resample": resample, "crossfade": crossfade,
+                     "where": where, **result, "seconds": round(seconds_taken, 2)})  # fmt: skip
         cells = [f"{result[m][k]}" for m in MEASURES for k in ("boundary", "inside", "percentile")]
         method = str(cg) if resample == 1 else f"{cg}, resample {resample}"
+        method += "" if crossfade in (None, 1.0) else f", fade {crossfade:g}"
         table.append([clip, method, where, str(result["flux"]["count"]), *cells])
 
     # rows: clip (one pass | long | loop), where (seams: window boundaries; ends: a one-pass
@@ -163,21 +166,22 @@ def main(argv=None) -> int:
     taken = time.perf_counter() - start
     turned, shift = rolled(one)
     add("one pass", "-", "ends", measure(turned, sr, [shift], [], args), taken)
-    for cg, r in [(cg, r) for cg in args.cg_iters for r in args.resample]:
+    variants = [(cg, r, f) for cg in args.cg_iters for r in args.resample for f in args.crossfade]
+    for cg, r, fade in variants:
         for name, (length, loop, at) in plans.items():
             start = time.perf_counter()
             x = generate_long(pipe, args.n, length, cond, args.seed, overlap=args.overlap,
-                              loop=loop, cg_iters=cg, resample=r,
+                              loop=loop, cg_iters=cg, crossfade=fade, resample=r,
                               resample_jump=args.resample_jump, **sampling)  # fmt: skip
             wavs = decode_long(pipe, x, length, loop)
             taken = time.perf_counter() - start
             if not loop:
-                add(name, cg, "seams", measure(wavs, sr, at, [], args), taken, r)
+                add(name, cg, "seams", measure(wavs, sr, at, [], args), taken, r, fade)
                 continue
             turned, shift = rolled(wavs)
             moved = [(p + shift) % wavs.shape[-1] for p in at]
-            add(name, cg, "seams", measure(turned, sr, moved, [shift], args), taken, r)
-            add(name, cg, "loop", measure(turned, sr, [shift], moved, args), taken, r)
+            add(name, cg, "seams", measure(turned, sr, moved, [shift], args), taken, r, fade)
+            add(name, cg, "loop", measure(turned, sr, [shift], moved, args), taken, r, fade)
     result = {
         "ckpt": str(args.ckpt),
         "machine": machine(args.device),

@@ -59,6 +59,8 @@ def test_long_form_loops_and_guidance_options(smoke_run, tmp_path):
      (["init=INIT", "longform=true"], "do not take init="),
      (["init=missing.wav", "strength=0.5"], "init: missing.wav: no such file"),
      (["seconds=2", "longform=true", "overlap=0.3"], "at most half the context"),
+     (["seconds=2", "longform=true", "crossfade=1.5"], "crossfade is a fraction"),
+     (["seconds=2", "longform=true", "resample=0"], "resample must be a whole number"),
      (["cfg_interval=[2,1]"], "cfg_interval must be"),
      (["cfg_rescale=2"], "cfg_rescale must be"),
      (["negative_cond.instrument=kick", "cfg_scale=1"], "need cfg_scale != 1"),
