@@ -123,7 +123,9 @@ def build_denoiser(
     templated = list(config["model"].get("pitch_templates") or [])
     if templated:  # a harmonic tone's representation per pitch id (audio/templates.py)
         values = label_values(vocab, templated, key="model.pitch_templates")
-        extra["label_templates"] = {k: pitch_templates(representation, v) for k, v in values.items()}
+        extra["label_templates"] = {
+            k: pitch_templates(representation, v) for k, v in values.items()
+        }
     if config.get("text"):
         tokenizer = tokenizer if tokenizer is not None else build_tokenizer(config)
         make_encoder = instantiate_part(config["text"]["encoder"], _partial_=True)

@@ -126,7 +126,9 @@ def sample(
         solve = SAMPLERS[sampler]
         if resample <= 1:
             return solve(guided, x, sigmas, cond=cond, callback=callback, **(options or {}))
-        return _resampled(solve, guided, x, sigmas, resample, resample_jump, cond, callback, options)
+        return _resampled(
+            solve, guided, x, sigmas, resample, resample_jump, cond, callback, options
+        )
 
 
 def _resampled(solve, denoiser, x, sigmas, times, jump, cond, callback, options) -> Tensor:

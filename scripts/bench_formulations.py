@@ -197,8 +197,13 @@ def main() -> None:
     p.add_argument("--sampler", default="dpmpp_2m")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--cfg", type=float, default=2.0)
-    p.add_argument("--cfg-interval", type=float, nargs=2, metavar=("LO", "HI"),
-                   help="guide only for sigma in [LO, HI] (Kynkaanniemi et al. 2024)")
+    p.add_argument(
+        "--cfg-interval",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="guide only for sigma in [LO, HI] (Kynkaanniemi et al. 2024)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--vocoder", default=None, help="also decode every run with this vocoder")

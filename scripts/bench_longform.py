@@ -111,11 +111,21 @@ def main(argv=None) -> int:
     parser.add_argument("--loop-seconds", type=float, help="loop length; default 2 contexts")
     parser.add_argument("--overlap", type=float, help="default: a quarter of the context")
     parser.add_argument("--cg-iters", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--resample", type=int, nargs="+", default=[1],
-                        help="RePaint resampling counts to try (1: none)")
+    parser.add_argument(
+        "--resample",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="RePaint resampling counts to try (1: none)",
+    )
     parser.add_argument("--resample-jump", type=int, default=5)
-    parser.add_argument("--crossfade", type=float, nargs="+", default=[1.0],
-                        help="fractions of the overlap to crossfade over")
+    parser.add_argument(
+        "--crossfade",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="fractions of the overlap to crossfade over",
+    )
     parser.add_argument("--cond", nargs="*", default=[], help="LABEL=VALUE ...")
     parser.add_argument("--sampler")
     parser.add_argument("--steps", type=int)

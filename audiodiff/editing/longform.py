@@ -59,8 +59,10 @@ def window_sizes(
     crossfade: Any = 1.0,
 ) -> tuple[int, int, int]:  # fmt: skip
     """(clip, window, shared) lengths in frames for ``generate_long``'s options, checked."""
-    if isinstance(crossfade, bool) or not isinstance(crossfade, int | float) or not (
-        0 < crossfade <= 1
+    if (
+        isinstance(crossfade, bool)
+        or not isinstance(crossfade, int | float)
+        or not (0 < crossfade <= 1)
     ):
         raise ConfigError(f"crossfade is a fraction of the overlap in (0, 1], got {crossfade!r}")
     rate = pipe.representation.frame_rate

@@ -257,8 +257,7 @@ class UNet1d(nn.Module):
         if self.text_encoder is not None:
             ids = self._text_ids(cond, b, x.device)
             text = self.text_encoder(ids)
-            pitch = self.text_encoder.prompt_pitch(ids) if self.text_pool.pitch is not None else None
-            emb = emb + self.text_pool(*text, pitch).to(emb.dtype)
+            emb = emb + self.text_pool(*text, self.text_encoder.prompt_pitch(ids)).to(emb.dtype)
 
         obs = self._observation(cond, x) if self.obs_channels else None
         h = x if obs is None else torch.cat([x, obs], dim=1)
@@ -293,10 +292,8 @@ class UNet1d(nn.Module):
             rows.append(table[as_batch(name, ids, b).to(device).long()])
         return torch.cat(rows, dim=1)[:, :, None].expand(-1, -1, t)
 
-    def _text_ids(
-        self, cond: Mapping[str, Tensor] | None, b: int, device: torch.device
-    ) -> Tensor:
-        # -> [B, L] ids, checked; a missing cond["text"] is the empty prompt
+    def _text_ids(self, cond: Mapping[str, Tensor] | None, b: int, device: torch.device) -> Tensor:
+        # -> [B, L] ids (the encoder checks them); a missing cond["text"] is the empty prompt
         ids = (cond or {}).get(self.TEXT)
         if ids is None:
             ids = torch.full((b, 1), PAD_ID, dtype=torch.long, device=device)

@@ -170,8 +170,16 @@ def test_pooled_pitch_reaches_the_noise_embedding_as_a_numeric_label():
 def test_a_net_with_pooled_pitch_hears_the_pitch_and_keeps_the_null():
     torch.manual_seed(0)
     enc = SmallTextEncoder(tokenizer(), dim=16, layers=1, heads=2, pitch_pooled=True)
-    model = trained_like(UNet1d(4, channels=16, channel_mults=(1, 2), num_res_blocks=1,
-                                attention_levels=(1,), text_encoder=enc))
+    model = trained_like(
+        UNet1d(
+            4,
+            channels=16,
+            channel_mults=(1, 2),
+            num_res_blocks=1,
+            attention_levels=(1,),
+            text_encoder=enc,
+        )
+    )
     tok = enc.tokenizer
     x, s = torch.randn(2, 4, 8), torch.randn(2)
     c4 = model(x, s, {"text": tok.encode(["a soft bell playing c4"] * 2)})

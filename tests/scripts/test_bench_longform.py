@@ -39,8 +39,12 @@ def test_the_report_has_every_row_with_finite_numbers(smoke_run, tmp_path):
     result = json.loads(out.read_text())
     assert result["settings"]["context"] == 0.5 and result["machine"]["threads"] >= 1
     where = [(r["clip"], r["cg_iters"], r["resample"], r["where"]) for r in result["rows"]]
-    windowed = [(clip, cg, r, at) for cg in (0, 1) for r in (1, 2)
-                for clip, at in (("long", "seams"), ("loop", "seams"), ("loop", "loop"))]
+    windowed = [
+        (clip, cg, r, at)
+        for cg in (0, 1)
+        for r in (1, 2)
+        for clip, at in (("long", "seams"), ("loop", "seams"), ("loop", "loop"))
+    ]
     assert where == [("one pass", "-", 1, "seams"), ("one pass", "-", 1, "ends"), *windowed]
     assert {r["crossfade"] for r in result["rows"][2:]} == {0.5}
     for row in result["rows"]:
