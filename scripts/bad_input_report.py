@@ -5,7 +5,7 @@
 builds the corpus of ``scripts/make_bad_inputs.py`` in a temporary folder (or uses
 ``--corpus``), runs each case through the commands it applies to and prints a table of
 commands x outcomes, then the failures. Without ``--full`` the expensive commands (train,
-roundtrip, generate) see a stratified subset (``subset``); the cheap ones see every case.
+roundtrip, data encode, evaluate) see a stratified subset (``subset``); the cheap ones see every case.
 
 Outcomes a command may have (which ones a case allows: ``Case.allowed``):
   ok     exit code 0 (the input was valid, or harmless and ignored)
@@ -47,7 +47,7 @@ import make_bad_inputs as corpus  # noqa: E402
 
 OUTCOMES = ("ok", "skip", "error")
 FAILURES = ("crash", "hang", "vague", "exit", "changed", "leaked", "code_ran")
-EXPENSIVE = ("train", "roundtrip", "encode", "evaluate_paired")
+EXPENSIVE = ("train", "roundtrip", "encode", "evaluate", "evaluate_paired")
 TRACEBACK = "Traceback (most recent call last)"
 # a count of skipped inputs, as the commands print or log it: "skipped 2 unreadable clips:",
 # "skipped 1 of 3 clips ...", "skipping unreadable clip (1 so far)", "(4 clips, 1 unreadable

@@ -9,8 +9,8 @@ AUDIODIFF_*_DIR variables point into the test's tmp folder), or a malicious inpu
 file appearing. The machinery (outcomes, the time limit, the snapshots) lives in
 ``scripts/bad_input_report.py``, which prints the same table from the command line.
 
-Default run: every case through load (``audiodiff.audio.io``), evaluate (unpaired),
-generate and ``audiodiff.load``; train, roundtrip, data encode and paired evaluate see a
+Default run: every case through load (``audiodiff.audio.io``), generate and
+``audiodiff.load``; train, roundtrip, data encode and evaluate (unpaired and paired) see a
 stratified subset (``bad_input_report.subset``: one case of each kind, family and expectation, the
 ``CORE`` cases, every case whose expectation differs
 per command, and every config case of the command). The 10-minute clip goes through load

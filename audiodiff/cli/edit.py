@@ -43,6 +43,7 @@ class EditOptions:
     overlap: float | None
     context: float | None
     crossfade: float
+    release_sigma: float
 
 
 def conditions(cfg: DictConfig) -> tuple[dict, dict]:
@@ -108,7 +109,8 @@ def prepare(cfg: DictConfig, pipe, negative: dict) -> tuple[str, Tensor | None, 
         else:
             check_inpaint(_mask(cfg), init.shape[-1] / pipe.sample_rate, **_inpaint_options(cfg))
     if chosen == "long":
-        window_sizes(pipe, cfg.seconds, cfg.overlap, cfg.context, cfg.loop, cfg.crossfade)
+        window_sizes(pipe, cfg.seconds, cfg.overlap, cfg.context, cfg.loop, cfg.crossfade,
+                     cfg.release_sigma)  # fmt: skip
     sampler = cfg.sampler
     sampling = dict(
         sampler=sampler.name, steps=cfg.steps, cfg_scale=cfg.cfg_scale,
@@ -137,7 +139,7 @@ def _inpaint(pipe, cfg, init, cond, n, seed, sampling) -> tuple[Tensor, Tensor]:
 def _long(pipe, cfg, init, cond, n, seed, sampling) -> tuple[Tensor, Tensor]:
     x = generate_long(pipe, n, cfg.seconds, cond, seed, overlap=cfg.overlap, loop=cfg.loop,
                       context=cfg.context, cg_iters=cfg.cg_iters, crossfade=cfg.crossfade,
-                      **sampling)  # fmt: skip
+                      release_sigma=cfg.release_sigma, **sampling)  # fmt: skip
     return x, decode_long(pipe, x, cfg.seconds, cfg.loop)
 
 

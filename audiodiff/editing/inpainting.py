@@ -59,17 +59,23 @@ def parse_spans(value: Any) -> list[Span]:
 
 
 def observe_known(
-    x_known: Tensor, known: Tensor, *, cg_iters: int = 0, fade: int = 0
+    x_known: Tensor,
+    known: Tensor,
+    *,
+    cg_iters: int = 0,
+    fade: int = 0,
+    release_sigma: float = 0.0,
 ) -> Callable[[Callable], Callable]:
     """The ``observe`` wrapper that makes x0 estimates agree with ``x_known`` on the frames
-    where ``known`` is True: data consistency (crossfaded over ``fade`` frames), or with
-    ``cg_iters`` > 0 the Tweedie posterior update (hard mask)."""
+    where ``known`` is True: data consistency (crossfaded over ``fade`` frames; only while
+    sigma >= ``release_sigma``), or with ``cg_iters`` > 0 the Tweedie posterior update (hard
+    mask, every step)."""
     # x_known: [1 or B, C, T]; known: bool [T]
     mask = known.to(device=x_known.device, dtype=x_known.dtype).view(1, 1, -1)
     if cg_iters > 0:
         return lambda d: tweedie_posterior(d, mask, x_known, cg_iters=cg_iters)
     observation = KnownSamples(x_known, mask, fade=fade)
-    return lambda d: data_consistency(d, observation)
+    return lambda d: data_consistency(d, observation, min_sigma=release_sigma)
 
 
 def solve_known(
@@ -83,18 +89,23 @@ def solve_known(
     cg_iters: int = 0,
     fade: int = 0,
     strength: float = 1.0,
+    release_sigma: float = 0.0,
     **sampling: Any,
 ) -> Tensor:
     """x [n, C, T]: the frames where ``known`` [T] is False sampled given the others, which
     end equal to ``x_known`` [1 or n, C, T] (blended into the new frames over ``fade``
     frames). Starts from noise (``strength`` 1) or from ``x_known`` noised to the strength
-    (SDEdit)."""
+    (SDEdit). Below ``release_sigma`` the known frames are no longer imposed, so the last
+    steps join the new frames to them in the net's own way; they are imposed once more at
+    the end."""
 
     def rows(x: Tensor, index: slice) -> Tensor:
         return x if x.shape[0] == 1 else x[index]
 
     def observe(index: slice):  # the clips ``index`` of this call, drawn in one batch
-        return observe_known(rows(x_known, index), known, cg_iters=cg_iters, fade=fade)
+        return observe_known(
+            rows(x_known, index), known, cg_iters=cg_iters, fade=fade, release_sigma=release_sigma
+        )
 
     seconds = x_known.shape[-1] / pipe.representation.frame_rate
     x = pipe.sample(

@@ -98,6 +98,7 @@ def data_consistency(
     *,
     decode: Transform | None = None,
     encode: Transform | None = None,
+    min_sigma: float = 0.0,
 ) -> Denoiser:
     """D'(x) = encode(project(decode(D(x)))): the estimate, made to agree with y.
 
@@ -105,13 +106,20 @@ def data_consistency(
     invertible representation such as the complex STFT); without them, in the denoiser's
     own space. Applied at every step, the trajectory is pulled onto signals consistent with
     the observation (Song et al. 2021 imputation, in x0 form; Kawar et al. 2022 for masks).
+    Below ``min_sigma`` the estimate is left as the net makes it: the last steps finish the
+    details across the edges of the known part on their own (a caller projects the result
+    once more at the end, as ``solve_known`` does).
     """
 
     def consistent(x: Tensor, sigma: Tensor | float, cond: Mapping | None = None) -> Tensor:
         x0 = denoiser(x, sigma, cond)
         signal = decode(x0) if decode is not None else x0
         signal = observation.project(signal)
-        return encode(signal) if encode is not None else signal
+        signal = encode(signal) if encode is not None else signal
+        if min_sigma <= 0:
+            return signal
+        held = _sigma_view(sigma, x).expand(x.shape[0], *[1] * (x.ndim - 1)) >= min_sigma
+        return torch.where(held, signal, x0)
 
     return consistent
 

@@ -176,12 +176,12 @@ def test_model_configs_have_the_stated_size(name):
 def test_tiny_net_overfits_a_fixed_batch():
     torch.manual_seed(0)
     net = instantiate(model_config("tiny"))(in_channels=80, label_sizes=LABELS)
-    x, target = torch.randn(4, 80, 32), torch.randn(4, 80, 32)
+    x, target = torch.randn(4, 80, 16), torch.randn(4, 80, 16)
     s = torch.tensor([-1.0, -0.3, 0.4, 1.0])
     cond = {"instrument": torch.tensor([1, 2, 0, 8]), "pitch": torch.tensor([3, 0, 25, 9])}
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     losses = []
-    for _ in range(150):
+    for _ in range(40):  # measured: MSE 1.01 -> 0.0019
         loss = (net(x, s, cond) - target).square().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()

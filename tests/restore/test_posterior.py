@@ -124,6 +124,18 @@ def test_data_consistency_keeps_the_known_samples_and_fills_the_gap(problem):
     assert (missing.mean(0) - mean).abs().mean() < 0.75 * mean.abs().mean()
 
 
+def test_data_consistency_below_min_sigma_is_the_plain_estimate():
+    y, mask = torch.ones(2, 1, 6), torch.tensor([1.0, 1, 0, 0, 0, 0])
+    plain = lambda x, sigma, cond=None: 0.5 * x  # noqa: E731
+    wrapped = data_consistency(plain, KnownSamples(y, mask), min_sigma=0.1)
+    x = torch.full((2, 1, 6), 4.0)
+    held = wrapped(x, 0.1)  # at min_sigma: still projected
+    assert torch.equal(held[..., :2], y[..., :2]) and torch.equal(held[..., 2:], 2 * y[..., 2:])
+    assert torch.equal(wrapped(x, 0.05), plain(x, 0.05))  # below: left as the net makes it
+    rows = wrapped(x, torch.tensor([0.5, 0.05]))  # a sigma per row: decided row by row
+    assert torch.equal(rows[0], held[0]) and torch.equal(rows[1], plain(x, 0)[1])
+
+
 def test_reconstruction_guidance_pulls_toward_the_observation(problem):
     observed, x0 = problem
     y = (x0 * observed)[None, None].expand(256, 1, D)

@@ -41,7 +41,7 @@ def test_bench_train(tmp_path):
 
 @pytest.mark.parametrize(
     "sampler, nfe",
-    # ~30 s each on 2 cores; the solvers' own NFE counts are tested in tests/sampling
+    # ~8 s each on 2 cores; the solvers' own NFE counts are tested in tests/sampling
     [
         ("euler", 2),
         pytest.param("heun", 3, marks=pytest.mark.slow),
@@ -54,7 +54,7 @@ def test_bench_generate(tmp_path, sampler, nfe):
         "bench_generate.py",
         *("--sizes", "tiny", "--batches", "1,2", "--modes", "fp32,bf16,graphs"),
         *("--sampler", sampler, "--steps", "2", "--seconds", "0.5"),
-        *("--warmup", "0", "--repeats", "1", "--out", str(out)),
+        *("--warmup", "0", "--repeats", "1", "--peak-size", "256", "--out", str(out)),
     )
     result = json.loads(out.read_text())
     rows = {(r["batch"], r["mode"]): r for r in result["rows"]}

@@ -33,6 +33,7 @@ def test_the_report_has_every_row_with_finite_numbers(smoke_run, tmp_path):
     args = ["--ckpt", str(smoke_run / "model"), "--n", "2", "--seconds", "1.5"]
     args += ["--loop-seconds", "1.0", "--steps", "2", "--cg-iters", "0", "1", "--out", str(out)]
     args += ["--resample", "1", "2", "--resample-jump", "1", "--crossfade", "0.5"]
+    args += ["--release-sigma", "0.2"]
     proc = subprocess.run([sys.executable, str(SCRIPTS / "bench_longform.py"), *args],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -47,6 +48,7 @@ def test_the_report_has_every_row_with_finite_numbers(smoke_run, tmp_path):
     ]
     assert where == [("one pass", "-", 1, "seams"), ("one pass", "-", 1, "ends"), *windowed]
     assert {r["crossfade"] for r in result["rows"][2:]} == {0.5}
+    assert {r["release_sigma"] for r in result["rows"][2:]} == {0.2}
     for row in result["rows"]:
         for measure in ("flux", "mel"):
             stats = row[measure]
