@@ -5,7 +5,8 @@
 builds the corpus of ``scripts/make_bad_inputs.py`` in a temporary folder (or uses
 ``--corpus``), runs each case through the commands it applies to and prints a table of
 commands x outcomes, then the failures. Without ``--full`` the expensive commands (train,
-roundtrip, data encode, evaluate) see a stratified subset (``subset``); the cheap ones see every case.
+roundtrip, data encode, evaluate) see a stratified subset (``subset``); the cheap ones see
+every case.
 
 Outcomes a command may have (which ones a case allows: ``Case.allowed``):
   ok     exit code 0 (the input was valid, or harmless and ignored)
