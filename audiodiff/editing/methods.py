@@ -86,7 +86,7 @@ class EditingMethods:
         shares with the one before (None: a quarter of the context); ``loop`` makes the end
         run on into the start (a whole number of frames: ceil(seconds * frame_rate) * hop
         samples). ``audiodiff.editing.generate_long``; ``sampling`` as in ``sample``, plus
-        cg_iters and crossfade."""
+        cg_iters, crossfade and release_sigma."""
         from audiodiff.editing.longform import decode_long, generate_long
 
         x = generate_long(
