@@ -65,16 +65,17 @@ def observe_known(
     cg_iters: int = 0,
     fade: int = 0,
     release_sigma: float = 0.0,
+    ease: bool = False,
 ) -> Callable[[Callable], Callable]:
     """The ``observe`` wrapper that makes x0 estimates agree with ``x_known`` on the frames
-    where ``known`` is True: data consistency (crossfaded over ``fade`` frames; only while
-    sigma >= ``release_sigma``), or with ``cg_iters`` > 0 the Tweedie posterior update (hard
-    mask, every step)."""
+    where ``known`` is True: data consistency (crossfaded over ``fade`` frames, along a
+    smoothstep with ``ease``; only while sigma >= ``release_sigma``), or with ``cg_iters`` > 0
+    the Tweedie posterior update (hard mask, every step)."""
     # x_known: [1 or B, C, T]; known: bool [T]
     mask = known.to(device=x_known.device, dtype=x_known.dtype).view(1, 1, -1)
     if cg_iters > 0:
         return lambda d: tweedie_posterior(d, mask, x_known, cg_iters=cg_iters)
-    observation = KnownSamples(x_known, mask, fade=fade)
+    observation = KnownSamples(x_known, mask, fade=fade, ease=ease)
     return lambda d: data_consistency(d, observation, min_sigma=release_sigma)
 
 
@@ -90,6 +91,7 @@ def solve_known(
     fade: int = 0,
     strength: float = 1.0,
     release_sigma: float = 0.0,
+    ease: bool = False,
     **sampling: Any,
 ) -> Tensor:
     """x [n, C, T]: the frames where ``known`` [T] is False sampled given the others, which
@@ -97,14 +99,19 @@ def solve_known(
     frames). Starts from noise (``strength`` 1) or from ``x_known`` noised to the strength
     (SDEdit). Below ``release_sigma`` the known frames are no longer imposed, so the last
     steps join the new frames to them in the net's own way; they are imposed once more at
-    the end."""
+    the end. ``ease``: the blend follows a smoothstep instead of a line."""
 
     def rows(x: Tensor, index: slice) -> Tensor:
         return x if x.shape[0] == 1 else x[index]
 
     def observe(index: slice):  # the clips ``index`` of this call, drawn in one batch
         return observe_known(
-            rows(x_known, index), known, cg_iters=cg_iters, fade=fade, release_sigma=release_sigma
+            rows(x_known, index),
+            known,
+            cg_iters=cg_iters,
+            fade=fade,
+            release_sigma=release_sigma,
+            ease=ease,
         )
 
     seconds = x_known.shape[-1] / pipe.representation.frame_rate
@@ -112,7 +119,7 @@ def solve_known(
         n, seconds, cond, seed=seed, init=x_known, strength=strength, observe=observe, **sampling
     )
     mask = known.to(device=x.device, dtype=x.dtype).view(1, 1, -1)
-    return KnownSamples(x_known.to(x.device), mask, fade=fade).project(x)
+    return KnownSamples(x_known.to(x.device), mask, fade=fade, ease=ease).project(x)
 
 
 def _seconds(name: str, value: Any) -> float:

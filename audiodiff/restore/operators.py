@@ -31,14 +31,17 @@ class KnownSamples:
     Gaps in a waveform (mask 0 inside the gaps), the known low band of a spectrogram (mask
     over frequency channels), the kept frames of an edit. ``mask`` broadcasts against y.
     With ``fade`` > 0, ``project`` crossfades: within ``fade`` samples of a gap the known
-    samples blend linearly into the signal, so the edges of a filled gap do not click.
+    samples blend linearly into the signal, so the edges of a filled gap do not click; with
+    ``ease``, along the smoothstep 3u^2 - 2u^3 instead (flat at both ends).
     """
 
-    def __init__(self, y: Tensor, mask: Tensor, fade: int = 0) -> None:
+    def __init__(self, y: Tensor, mask: Tensor, fade: int = 0, ease: bool = False) -> None:
         # y: [B, C, N]; mask: broadcastable to y, 1 = known
         self.y = y
         self.mask = mask.to(y.dtype).expand_as(y)
         self.weight = self.mask if fade <= 0 else _faded(self.mask, fade)
+        if ease:
+            self.weight = self.weight * self.weight * (3 - 2 * self.weight)
 
     def residual(self, signal: Tensor) -> Tensor:
         return self.mask * (self.y - signal)

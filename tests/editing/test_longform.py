@@ -64,27 +64,29 @@ def test_a_loop_continues_across_its_wrap_point(gaussian):
 
 def test_window_boundaries_are_continuous_with_the_tweedie_posterior(gaussian):
     """With cg_iters the overlap enters through the exact Gaussian posterior: no step is
-    larger than inside (measured max 0.38 against median 0.36). Plain data consistency
-    leaves a seam where the kept frames end (measured 0.78; 0.74 with crossfade=0.25): the
-    reason for cg_iters."""
+    larger than inside (measured max 0.38 against median 0.36). Plain data consistency,
+    imposed to the last step, leaves a seam where the kept frames end (measured 0.58 with
+    the eased whole-overlap crossfade, 0.78 with a linear one, 0.74 with crossfade=0.25):
+    the reason for cg_iters."""
     pipe = gaussian.pipeline()
     exact = generate_long(pipe, 500, 2.5, overlap=0.25, loop=True, cg_iters=2)[:, 0]
     assert _steps(exact).max() < 1.15 * _steps(exact).median()
     replaced = generate_long(pipe, 500, 2.5, overlap=0.25, loop=True, release_sigma=0)[:, 0]
-    assert _steps(replaced).max() > 1.5 * _steps(replaced).median()
+    assert _steps(replaced).max() > 1.4 * _steps(replaced).median()
 
 
 def test_releasing_the_kept_frames_at_low_noise_shrinks_the_seams(gaussian):
-    """Data consistency only while sigma >= release_sigma, the whole overlap crossfaded: the
-    largest step, at a seam, drops from 0.782 (imposed to the end) to 0.527 (released below
-    0.1) against 0.36 inside (measured): its excess by 60%. The default is 0.1."""
+    """Data consistency only while sigma >= release_sigma, the whole overlap crossfaded (eased):
+    the largest step, at a seam, drops from 0.576 (imposed to the end) to 0.461 (released
+    below 0.1, the default) against 0.364 inside (measured): its excess by 55%. With a linear
+    crossfade it was 0.782 -> 0.527."""
     pipe = gaussian.pipeline()
     kwargs = dict(overlap=0.25, loop=True, crossfade=1.0)
     torch.manual_seed(0)
     imposed = _steps(generate_long(pipe, 500, 2.5, release_sigma=0, **kwargs)[:, 0])
     torch.manual_seed(0)
     released = _steps(generate_long(pipe, 500, 2.5, **kwargs)[:, 0])
-    assert released.max() - released.median() < 0.5 * (imposed.max() - imposed.median())
+    assert released.max() - released.median() < 0.6 * (imposed.max() - imposed.median())
     assert released.median() < 1.05 * imposed.median()  # inside the windows: the same prior
 
 

@@ -124,6 +124,18 @@ def test_data_consistency_keeps_the_known_samples_and_fills_the_gap(problem):
     assert (missing.mean(0) - mean).abs().mean() < 0.75 * mean.abs().mean()
 
 
+def test_a_faded_projection_ramps_linearly_or_eased_from_the_gap():
+    y, mask = torch.ones(1, 1, 8), torch.tensor([1.0, 1, 1, 1, 1, 0, 0, 0])
+    linear = KnownSamples(y, mask, fade=4).weight[0, 0]
+    eased = KnownSamples(y, mask, fade=4, ease=True).weight[0, 0]
+    torch.testing.assert_close(linear, torch.tensor([1, 0.75, 0.5, 0.25, 0, 0, 0, 0]))
+    u = linear
+    torch.testing.assert_close(eased, u * u * (3 - 2 * u))  # smoothstep: flat at both ends
+    assert eased[3] < linear[3] and eased[1] > linear[1] and eased[2] == 0.5
+    out = KnownSamples(y, mask, fade=4, ease=True).project(torch.zeros(1, 1, 8))
+    torch.testing.assert_close(out[0, 0], eased)  # blends y (ones) into the signal (zeros)
+
+
 def test_data_consistency_below_min_sigma_is_the_plain_estimate():
     y, mask = torch.ones(2, 1, 6), torch.tensor([1.0, 1, 0, 0, 0, 0])
     plain = lambda x, sigma, cond=None: 0.5 * x  # noqa: E731
