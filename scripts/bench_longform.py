@@ -143,6 +143,11 @@ def main(argv=None) -> int:
         default=[RELEASE_SIGMA],
         help="noise levels below which the kept frames are no longer imposed (0: never)",
     )
+    parser.add_argument(
+        "--linear",
+        action="store_true",
+        help="crossfade windows along a straight line instead of the smoothstep",
+    )
     parser.add_argument("--cond", nargs="*", default=[], help="LABEL=VALUE ...")
     parser.add_argument("--sampler")
     parser.add_argument("--steps", type=int)
@@ -210,7 +215,7 @@ def main(argv=None) -> int:
             x = generate_long(pipe, args.n, length, cond, args.seed, overlap=args.overlap,
                               loop=loop, cg_iters=cg, crossfade=fade, resample=r,
                               resample_jump=args.resample_jump, release_sigma=release,
-                              **sampling)  # fmt: skip
+                              ease=not args.linear, **sampling)  # fmt: skip
             wavs = decode_long(pipe, x, length, loop)
             taken = time.perf_counter() - start
             if not loop:
@@ -236,6 +241,7 @@ def main(argv=None) -> int:
             "draws": args.draws,
             "seed": args.seed,
             "resample_jump": args.resample_jump,
+            "crossfade_shape": "linear" if args.linear else "smoothstep",
             **sampling,
         },  # fmt: skip
         "rows": rows,

@@ -147,13 +147,15 @@ def generate_long(
     cg_iters: int = 0,
     crossfade: float = 1.0,
     release_sigma: float = RELEASE_SIGMA,
+    ease: bool = True,
     negative_cond: Mapping[str, Any] | None = None,
     **sampling: Any,
 ) -> Tensor:
     """x: [n, C, ceil(seconds * frame_rate)]: a long clip (or a loop) in windows of
     ``context`` seconds (None: the training crop) overlapping by ``overlap`` seconds (at
     most half the context; None: a quarter of it). A window crossfades from the kept frames
-    into its own over the last ``crossfade`` of the overlap (1: all of it); below
+    into its own over the last ``crossfade`` of the overlap (1: all of it), along a
+    smoothstep (``ease``; False: a straight line, as measured before it); below
     ``release_sigma`` the kept frames are no longer imposed while sampling (``solve_known``).
     ``cg_iters`` as in ``inpaint``; ``sampling`` are ``Pipeline.sample``'s keyword options."""
     rate = pipe.representation.frame_rate
@@ -179,7 +181,7 @@ def generate_long(
         else:
             fade = max(1, int(crossfade * (side if wrap else shared)))
             part = solve_known(pipe, x[..., index], known, n, c, cg_iters=cg_iters, fade=fade,
-                               release_sigma=release_sigma, ease=True, **kwargs)  # fmt: skip
+                               release_sigma=release_sigma, ease=ease, **kwargs)  # fmt: skip
         if x is None:
             x = part.new_zeros(n, part.shape[1], frames)
         x[..., index] = part

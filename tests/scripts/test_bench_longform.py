@@ -39,6 +39,7 @@ def test_the_report_has_every_row_with_finite_numbers(smoke_run, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(out.read_text())
     assert result["settings"]["context"] == 0.5 and result["machine"]["threads"] >= 1
+    assert result["settings"]["crossfade_shape"] == "smoothstep"
     where = [(r["clip"], r["cg_iters"], r["resample"], r["where"]) for r in result["rows"]]
     windowed = [
         (clip, cg, r, at)
