@@ -67,17 +67,13 @@ def window_sizes(
     crossfade: Any = 1.0, release_sigma: Any = 0.0,
 ) -> tuple[int, int, int]:  # fmt: skip
     """(clip, window, shared) lengths in frames for ``generate_long``'s options, checked."""
-    if (
-        isinstance(release_sigma, bool)
-        or not isinstance(release_sigma, int | float)
-        or not release_sigma >= 0
-    ):
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    if not (number(release_sigma) and release_sigma >= 0):
         raise ConfigError(f"release_sigma must be a noise level >= 0, got {release_sigma!r}")
-    if (
-        isinstance(crossfade, bool)
-        or not isinstance(crossfade, int | float)
-        or not (0 < crossfade <= 1)
-    ):
+    if not (number(crossfade) and 0 < crossfade <= 1):
         raise ConfigError(f"crossfade is a fraction of the overlap in (0, 1], got {crossfade!r}")
     rate = pipe.representation.frame_rate
     context = context_seconds(pipe) if context is None else float(context)

@@ -113,13 +113,14 @@ def data_consistency(
 
     def consistent(x: Tensor, sigma: Tensor | float, cond: Mapping | None = None) -> Tensor:
         x0 = denoiser(x, sigma, cond)
+        # rows still held to y: [B or 1, 1, ...]; None (no host sync) without min_sigma
+        held = _sigma_view(sigma, x) >= min_sigma if min_sigma > 0 else None
+        if held is not None and not held.any():  # every row below: nothing to project
+            return x0
         signal = decode(x0) if decode is not None else x0
         signal = observation.project(signal)
         signal = encode(signal) if encode is not None else signal
-        if min_sigma <= 0:
-            return signal
-        held = _sigma_view(sigma, x).expand(x.shape[0], *[1] * (x.ndim - 1)) >= min_sigma
-        return torch.where(held, signal, x0)
+        return signal if held is None or held.all() else torch.where(held, signal, x0)
 
     return consistent
 

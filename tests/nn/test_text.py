@@ -39,11 +39,18 @@ def encoder(max_tokens: int = 8, **kwargs) -> SmallTextEncoder:
     return SmallTextEncoder(tokenizer(max_tokens), dim=16, layers=2, heads=2, **kwargs).eval()
 
 
+SMALL_NET = dict(channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=(1,))
+
+
+def text_unet(enc, **overrides) -> UNet1d:
+    """A small U-Net over 4 channels reading ``enc``'s prompts (the caller seeds)."""
+    return UNet1d(4, text_encoder=enc, **(SMALL_NET | overrides))
+
+
 def net(text: bool = True, **overrides) -> UNet1d:
     enc = encoder() if text else None
     torch.manual_seed(1)
-    kwargs = dict(channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=(1,))
-    return UNet1d(4, label_sizes={"instrument": 3}, text_encoder=enc, **(kwargs | overrides))
+    return text_unet(enc, label_sizes={"instrument": 3}, **overrides)
 
 
 def trained_like(model: torch.nn.Module) -> torch.nn.Module:
@@ -170,16 +177,7 @@ def test_pooled_pitch_reaches_the_noise_embedding_as_a_numeric_label():
 def test_a_net_with_pooled_pitch_hears_the_pitch_and_keeps_the_null():
     torch.manual_seed(0)
     enc = SmallTextEncoder(tokenizer(), dim=16, layers=1, heads=2, pitch_pooled=True)
-    model = trained_like(
-        UNet1d(
-            4,
-            channels=16,
-            channel_mults=(1, 2),
-            num_res_blocks=1,
-            attention_levels=(1,),
-            text_encoder=enc,
-        )
-    )
+    model = trained_like(text_unet(enc))
     tok = enc.tokenizer
     x, s = torch.randn(2, 4, 8), torch.randn(2)
     c4 = model(x, s, {"text": tok.encode(["a soft bell playing c4"] * 2)})
@@ -355,16 +353,7 @@ def test_hf_adapter_with_a_tiny_local_t5(tiny_t5):
     torch.testing.assert_close(longer, tokens, atol=1e-5, rtol=1e-4)
 
     torch.manual_seed(0)
-    model = trained_like(
-        UNet1d(
-            4,
-            channels=16,
-            channel_mults=(1, 2),
-            num_res_blocks=1,
-            attention_levels=(1,),
-            text_encoder=enc,
-        )
-    )
+    model = trained_like(text_unet(enc))
     x, s = torch.randn(2, 4, 8), torch.randn(2)
     bell = model(x, s, {"text": tok.encode(["a soft bell"] * 2)})
     assert not torch.allclose(bell, model(x, s, {"text": tok.encode(["a loud kick"] * 2)}))
@@ -389,14 +378,7 @@ def test_a_prompt_steers_a_trained_tiny_model(one_thread):
     torch.manual_seed(0)
     enc = SmallTextEncoder(tok, dim=16, layers=1, heads=2)
     model = Denoiser(
-        UNet1d(
-            4,
-            channels=16,
-            channel_mults=(1, 2),
-            num_res_blocks=1,
-            attention_levels=(1,),
-            text_encoder=enc,
-        ),
+        text_unet(enc),
         1.0,
     )
     pattern = torch.tensor([1.0, 1.0, -1.0, -1.0])[:, None].expand(4, 8)  # [C, T]
