@@ -10,12 +10,14 @@ frame-to-frame changes of the decoded audio are measured: spectral flux
 |log-mel[k + 1] - log-mel[k]| over the bins). For each, the mean over the frames within
 ``--radius`` of every boundary (where kept frames meet new ones; the loop point, read on the
 loop rotated by half its length) against the mean over the frames inside the windows (all
-others), their ratio, and the percentile of the boundary mean among ``--draws`` means of as
-many frames drawn inside: near 50 where a boundary is not special, near 100 where it is.
-That percentile judges the average over all boundaries, so over hundreds of seams an excess
-of a few percent reaches 100. (Judged one boundary at a time, against the spread of as many
-consecutive inside frames, the measures do not separate even a one-pass clip's unmatched
-ends: notes start everywhere inside.)
+others), their ratio, and two percentiles of the boundary mean: ``pct`` among ``--draws``
+means of as many windows of 2 radius + 1 consecutive inside frames (one per boundary, placed
+at random), ``pct1`` among means of as many single inside frames drawn independently (the
+earlier null; it ignores that neighbouring frames move together, as an onset spans several,
+and so reads small excesses as extreme). Near 50 where a boundary is not special, near 100
+where it is. Both judge the average over all boundaries, so over hundreds of seams an excess
+of a few percent can reach 100. (Judged one boundary at a time, the measures do not separate
+even a one-pass clip's unmatched ends: notes start everywhere inside.)
 
 References: one-pass clips of the same lengths (the net is convolutional), measured at the
 same positions (not special there), and the same one-pass clip's ends joined as if it were a
@@ -67,33 +69,61 @@ def boundary_stats(
     radius: int = 2,
     draws: int = 1000,
     seed: int = 0,
+    grid: int | None = None,
 ) -> dict:
     """values [clips, K]: a change per frame pair (k, k + 1), centred at (k + 0.5) hop.
     Frames within ``radius`` of a position in ``at`` (samples) against those within radius
-    of neither ``at`` nor ``others`` (other boundaries) nor the clip's edges."""
+    of neither ``at`` nor ``others`` (other boundaries) nor the clip's edges.
+
+    ``grid`` (samples; the decoder's frame hop): the null's windows sit at the same phase of
+    that grid as the boundary they stand in for. A measure with a finer hop than the decoder
+    rises and falls with that phase, and every window seam lies on the grid."""
     k = values.shape[1]
     if not at:
-        return {"boundary": None, "inside": None, "ratio": None, "percentile": None, "count": 0}
+        return {"boundary": None, "inside": None, "ratio": None, "percentile": None,
+                "percentile_frames": None, "count": 0}  # fmt: skip
+
+    def centres_of(positions: list[int]) -> np.ndarray:
+        return np.clip(np.round(np.asarray(positions) / hop - 0.5).astype(int), 0, k - 1)
 
     def near(positions: list[int]) -> np.ndarray:
         mask = np.zeros(k, bool)
-        centres = np.clip(np.round(np.asarray(positions) / hop - 0.5).astype(int), 0, k - 1)
         for offset in range(-radius, radius + 1):
-            mask[np.clip(centres + offset, 0, k - 1)] = True
+            mask[np.clip(centres_of(positions) + offset, 0, k - 1)] = True
         return mask
 
     boundary = near(at)
     inside = ~(boundary | near(others))
     inside[: radius + 1] = inside[k - radius - 1 :] = False  # the clip's own edges
     b, i = float(values[:, boundary].mean()), float(values[:, inside].mean())
-    pool = values[:, inside].reshape(-1)
     rng = np.random.default_rng(seed)
-    null = pool[rng.integers(0, pool.size, size=(draws, int(boundary.sum()) * len(values)))]
+    # the null for a mean over the boundaries' windows: as many windows of 2 radius + 1
+    # consecutive inside frames, at random (neighbouring frames are correlated: an onset
+    # spans several, so single frames drawn apart would understate the spread), each at its
+    # boundary's phase of the grid
+    width = 2 * radius + 1
+    whole = np.lib.stride_tricks.sliding_window_view(inside, width).all(axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(values, width, axis=1).mean(axis=2)
+    starts = np.arange(whole.size)  # window j covers frames j .. j + 2 radius
+    period = max(1, (grid or hop) // hop)
+    phases = (centres_of(at) - radius) % period
+    total = np.zeros(draws)
+    for phase in np.unique(phases):
+        pool = windows[:, whole & (starts % period == phase)].reshape(-1)
+        count = int((phases == phase).sum()) * len(values)
+        picks = rng.integers(0, pool.size, size=(draws, count))
+        total += pool[picks].sum(axis=1)
+    null = total / (len(at) * len(values))
+    # the earlier null: as many single inside frames, drawn independently, at any phase
+    frames = values[:, inside].reshape(-1)
+    picks = rng.integers(0, frames.size, size=(draws, int(boundary.sum()) * len(values)))
+    null_frames = frames[picks].mean(axis=1)
     return {
         "boundary": round(b, 4),
         "inside": round(i, 4),
         "ratio": round(b / i, 4) if i > 0 else None,
-        "percentile": round(100 * float((null.mean(axis=1) < b).mean()), 1),
+        "percentile": round(100 * float((null < b).mean()), 1),
+        "percentile_frames": round(100 * float((null_frames < b).mean()), 1),
         "count": len(at),
     }
 
@@ -103,7 +133,9 @@ def measure(wavs: torch.Tensor, sr: int, at: list[int], others: list[int], args)
     out = {}
     for name, (change, hop) in MEASURES.items():
         values = np.stack([change(w[0].numpy(), sr) for w in wavs])
-        out[name] = boundary_stats(values, at, others, hop, args.radius, args.draws, args.seed)
+        out[name] = boundary_stats(
+            values, at, others, hop, args.radius, args.draws, args.seed, args.grid
+        )
     return out
 
 
@@ -168,6 +200,7 @@ def main(argv=None) -> int:
     loop_seconds = args.loop_seconds or 2 * context
     sampling = dict(sampler=args.sampler, steps=args.steps, cfg_scale=args.cfg_scale)
     sr, hop = pipe.sample_rate, pipe.representation.hop_length
+    args.grid = hop  # window seams lie on the decoder's frame grid
     plans = {}
     for name, length, loop in (("long", seconds, False), ("loop", loop_seconds, True)):
         frames, width, shared = window_sizes(pipe, length, args.overlap, None, loop)
@@ -180,7 +213,7 @@ def main(argv=None) -> int:
         rows.append({"clip": clip, "cg_iters": cg, "resample": resample, "crossfade": crossfade,
                      "release_sigma": release, "where": where, **result,
                      "seconds": round(seconds_taken, 2)})  # fmt: skip
-        keys = ("boundary", "inside", "percentile")
+        keys = ("boundary", "inside", "percentile", "percentile_frames")
         cells = [f"{result[m][k]}" for m in MEASURES for k in keys]
         method = str(cg) if resample == 1 else f"{cg}, resample {resample}"
         method += "" if crossfade in (None, 1.0) else f", fade {crossfade:g}"
@@ -247,7 +280,7 @@ def main(argv=None) -> int:
         "rows": rows,
     }
     columns = ["clip", "cg", "where", "n"]
-    columns += [f"{m} {k}" for m in MEASURES for k in ("at", "in", "pct")]
+    columns += [f"{m} {k}" for m in MEASURES for k in ("at", "in", "pct", "pct1")]
     report(result, args.out, "boundaries of long-form clips and loops", columns, table)
     return 0
 

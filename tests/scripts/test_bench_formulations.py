@@ -56,3 +56,15 @@ def test_pitch_targets_are_notes_only(bench):
 )
 def test_pitch_outcome(stats, outcome):
     assert pitch_outcome(stats) == outcome
+
+
+def test_draw_summary_counts_each_draw_any_draw_and_the_preferred_one(bench):
+    hits = np.array([[1, 0, 0, 1], [0, 0, 1, 1], [0, 0, 0, 1]], dtype=bool)  # 3 draws, 4 rows
+    prefs = np.array([[0.0, -1, -3, -9], [-1, -2, -1, -9], [-2, -3, -2, -np.inf]])
+    out = bench.draw_summary(hits, prefs)
+    assert out["draws"] == 3
+    assert out["pitch_hit_per_draw"] == [0.5, 0.5, 0.25]
+    assert out["pitch_hit_any_draw"] == 0.75  # row 1 is never hit
+    # preferred draws 0, 0, 1, 0 (a tie goes to the first): hits 1, 0, 1, 1
+    assert out["pitch_hit_reranked"] == 0.75
+    assert "pitch_hit_reranked" not in bench.draw_summary(hits)

@@ -54,9 +54,9 @@ def test_the_report_has_every_row_with_finite_numbers(smoke_run, tmp_path):
         for measure in ("flux", "mel"):
             stats = row[measure]
             assert stats["count"] >= 1
-            for key in ("boundary", "inside", "ratio", "percentile"):
+            for key in ("boundary", "inside", "ratio", "percentile", "percentile_frames"):
                 assert math.isfinite(stats[key]), (row, key)
-            assert 0 <= stats["percentile"] <= 100
+            assert 0 <= stats["percentile"] <= 100 and 0 <= stats["percentile_frames"] <= 100
 
 
 def test_boundary_stats_find_a_jump_and_not_a_plain_frame(bench):
@@ -67,3 +67,37 @@ def test_boundary_stats_find_a_jump_and_not_a_plain_frame(bench):
     assert jump["percentile"] == 100.0 and jump["ratio"] > 3
     plain = bench.boundary_stats(values, [12800], [25600], hop=128, radius=1)
     assert 1 < plain["percentile"] < 99 and 0.7 < plain["ratio"] < 1.3
+
+
+def test_the_window_null_is_calibrated_where_frames_move_together(bench):
+    """On smoothed noise (neighbouring frames correlated, as around an onset), a boundary
+    placed at random is not special: its window percentile stays spread over 0-100, while
+    the single-frame null calls many of the same placements extreme."""
+    rng = np.random.default_rng(1)
+    raw = rng.standard_normal((8, 4000))
+    kernel = np.ones(9) / 9
+    values = np.stack([np.convolve(r, kernel, mode="same") for r in raw]) + 5.0
+    extreme_windows = extreme_frames = 0
+    trials = 60
+    for t in range(trials):
+        start = int(rng.integers(40, 160))
+        at = [(start + 120 * j) * 128 for j in range(30)]  # 30 boundaries per clip
+        stats = bench.boundary_stats(values, at, [], hop=128, radius=2, seed=t)
+        extreme_windows += not 5 <= stats["percentile"] <= 95
+        extreme_frames += not 5 <= stats["percentile_frames"] <= 95
+    assert extreme_windows <= 0.2 * trials, extreme_windows  # 10% expected
+    assert extreme_frames >= 0.4 * trials, extreme_frames
+
+
+def test_the_null_windows_sit_at_the_boundaries_phase_of_the_decoder_grid(bench):
+    """A measure with half the decoder's hop alternates with the grid's phase; boundaries
+    all on the grid read high against windows at any phase and plain against windows at
+    theirs."""
+    rng = np.random.default_rng(2)
+    values = 10.0 + rng.standard_normal((8, 4000))
+    values[:, ::2] += 0.8  # frame pairs centred on the grid (k even, hop 128, grid 256)
+    at = [(100 + 120 * j) * 128 + 64 for j in range(30)]  # centres at even k
+    anywhere = bench.boundary_stats(values, at, [], hop=128, radius=2)
+    on_grid = bench.boundary_stats(values, at, [], hop=128, radius=2, grid=256)
+    assert anywhere["percentile"] > 99, anywhere
+    assert 5 < on_grid["percentile"] < 95, on_grid
