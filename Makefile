@@ -14,7 +14,7 @@ KDIFF := k-diffusion==0.1.1.post1
 ADP := audio-diffusion-pytorch==0.1.3 a-unet==0.0.16 einops==0.8.2
 
 .PHONY: install lock demo test test-all test-browser bench bench-samplers codecs bench-decoders codecs-speech \
-	bench-decoders-speech bench-export bench-restore bench-long bench-restore-tasks bench-longform data-real \
+	bench-decoders-speech bench-export bench-restore bench-long bench-restore-tasks bench-longform data-real data-music \
 	diagnose-music bench-unet-peers \
 	lint format clean
 
@@ -156,6 +156,16 @@ data-real: $(STAMP)
 	$(PY) scripts/make_real_sets.py speech --seed 1 --n 80 --out data/speech_heldout
 	$(PY) scripts/make_real_sets.py speech --seed 2 --n 60 --out data/speech_heldout_voices \
 		--voices "en-gb-x-rp,en-gb-x-gbclan+f2,en-us-nyc,en-gb-x-gbcwmd+f4"
+
+# the data of experiment=music_real_cpu: 1500 rendered clips, copies of their notes shifted
+# by -2..+2 semitones, and 100 held-out notes (about 2 minutes on 2 cores)
+data-music: $(STAMP)
+	@test -f data/music_1500/metadata.csv || $(PY) scripts/make_real_sets.py music \
+		--out data/music_1500 --n 1500 --seed 0
+	@test -f data/music_1500_shift/metadata.csv || $(PY) scripts/shift_pitch.py \
+		--data data/music_1500 --out data/music_1500_shift --semitones -2 -1 1 2 --kinds note
+	@test -f data/music_notes_heldout/metadata.csv || $(PY) scripts/make_real_sets.py music \
+		--out data/music_notes_heldout --n 100 --seed 2 --kinds note
 
 # representation statistics, low-note mel resolution and the Griffin-Lim pitch ceiling on a
 # real-instrument set against the synth set (renders data/music_real* first if missing)
