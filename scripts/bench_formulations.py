@@ -90,22 +90,25 @@ def wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(np.quantile(a, q) - np.quantile(b, q)).mean())
 
 
+def as_batch(clips: list[np.ndarray]) -> torch.Tensor:
+    """Equal-length clips [N] -> wav [N, 1, samples] (float32)."""
+    return torch.stack([torch.from_numpy(np.asarray(w, dtype=np.float32))[None] for w in clips])
+
+
 def label_accuracy(clips: list[np.ndarray], rows: list[dict], sr: int, classifier) -> dict:
     """The fraction of clips a trained label classifier reads as their row's value."""
     label = classifier.label
     scored = [(w, r[label]) for w, r in zip(clips, rows, strict=True) if r.get(label)]
     if not scored:
         return {"label_accuracy": None}
-    wav = torch.stack([torch.from_numpy(np.asarray(w, dtype=np.float32))[None] for w, _ in scored])
-    predicted = classifier.predict(wav, sr)
+    predicted = classifier.predict(as_batch([w for w, _ in scored]), sr)
     hits = [p == v for p, (_, v) in zip(predicted, scored, strict=True)]
     return {"label_accuracy": float(np.mean(hits)), "label": label, "label_n": len(hits)}
 
 
 def label_log_probs(clips: list[np.ndarray], rows: list[dict], sr: int, classifier) -> np.ndarray:
     """Each clip's classifier log-probability of its row's value (-inf: a value it lacks)."""
-    wav = torch.stack([torch.from_numpy(np.asarray(w, dtype=np.float32))[None] for w in clips])
-    logp = torch.log_softmax(classifier.logits(wav, sr), dim=-1).numpy()
+    logp = torch.log_softmax(classifier.logits(as_batch(clips), sr), dim=-1).numpy()
     index = {c: i for i, c in enumerate(classifier.classes)}
     values = [index.get(r.get(classifier.label, "")) for r in rows]
     return np.array([-np.inf if v is None else logp[i, v] for i, v in enumerate(values)])
@@ -280,7 +283,8 @@ def main() -> None:
         extra = label_accuracy(clips, rows, sr, classifier) if classifier else {}
         return {**score(clips, rows, sr, ref), **extra}
 
-    def more_draws(ckpt, rows, args, vocoder, first, first_scores) -> dict:
+    def more_draws(ckpt: str, vocoder: str | None, first: list, first_scores: dict) -> dict:
+        """Draws 1 .. draws - 1 of one model (draw 0 is ``first``), summarised."""
         hits, log_probs = [note_hits(first_scores)], []
         notes = [i for i, row in enumerate(rows) if pitch_target(row) is not None]
         for d in range(args.draws):
@@ -301,7 +305,7 @@ def main() -> None:
             key = name + ("+vocoder" if vocoder else "")
             results[key] = {**scores(clips), **info}
             if args.draws > 1:
-                results[key] |= more_draws(ckpt, rows, args, vocoder, clips, results[key])
+                results[key] |= more_draws(ckpt, vocoder, clips, results[key])
             if leveled is not None:
                 results[key + "+level"] = {**scores(leveled), **info, "level": "data"}
     for r in results.values():  # the issue's onset criterion: the medians within 50 ms

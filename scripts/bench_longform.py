@@ -87,9 +87,9 @@ def boundary_stats(
         return np.clip(np.round(np.asarray(positions) / hop - 0.5).astype(int), 0, k - 1)
 
     def near(positions: list[int]) -> np.ndarray:
-        mask = np.zeros(k, bool)
+        mask, centres = np.zeros(k, bool), centres_of(positions)
         for offset in range(-radius, radius + 1):
-            mask[np.clip(centres_of(positions) + offset, 0, k - 1)] = True
+            mask[np.clip(centres + offset, 0, k - 1)] = True
         return mask
 
     boundary = near(at)

@@ -15,7 +15,6 @@ skipped.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from audiodiff.audio.io import load, resample, save
 from audiodiff.data.records import read_records
 from audiodiff.errors import ConfigError
+from audiodiff.fileio import write_csv
 
 
 def shifted_onsets(onsets: str, ratio: float) -> str:
@@ -76,10 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 row["onsets"] = shifted_onsets(row["onsets"], ratio)
             rows.append(row)
             made += 1
-    with open(args.out / "metadata.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["path", *columns, "shift"])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(args.out / "metadata.csv", rows)  # atomic: a re-run never finds half a file
     print(f"{args.out}: {len(records)} clips and {made} shifted copies")
     return 0
 
