@@ -9,7 +9,7 @@ and the batches seen (indices and a hash of each batch's tensor, from the BatchL
 The data order and crops come from (seed, epoch) alone (audiodiff.data.sampler), not from
 the global or a worker's RNG, so identity holds with DataLoader workers too (one run here
 uses num_workers=2). The default test run covers the diffusion run; the codec and worker
-runs are marked slow.
+runs, and the kill at a random step, are marked slow.
 """
 
 from __future__ import annotations
@@ -159,6 +159,9 @@ def kill_and_resume(run: tuple[str, ...], ref_run: Path, tmp_path: Path, kill_af
     return saved
 
 
+# slow: the default run kills at fixed steps (16, an epoch end, below; 7 with ctrl-c), which
+# covers the same path; this one draws the step, so repeated -m slow runs sweep the rest
+@pytest.mark.slow
 def test_sigkill_at_a_random_step_then_resume_is_bit_identical(reference, tmp_path):
     run, ref_run = reference
     kill_after = random.Random().randint(4, STEPS - 6)  # after the first checkpoint (step 3)
