@@ -158,7 +158,8 @@ data-real: $(STAMP)
 		--voices "en-gb-x-rp,en-gb-x-gbclan+f2,en-us-nyc,en-gb-x-gbcwmd+f4"
 
 # the data of experiment=music_real_cpu: 1500 rendered clips, copies of their notes shifted
-# by -2..+2 semitones, and 100 held-out notes (about 2 minutes on 2 cores)
+# by -2..+2 semitones, 100 held-out notes and 300 more from another seed (about 2.5 minutes
+# on 2 cores)
 data-music: $(STAMP)
 	@test -f data/music_1500/metadata.csv || $(PY) scripts/make_real_sets.py music \
 		--out data/music_1500 --n 1500 --seed 0
@@ -166,6 +167,8 @@ data-music: $(STAMP)
 		--data data/music_1500 --out data/music_1500_shift --semitones -2 -1 1 2 --kinds note
 	@test -f data/music_notes_heldout/metadata.csv || $(PY) scripts/make_real_sets.py music \
 		--out data/music_notes_heldout --n 100 --seed 2 --kinds note
+	@test -f data/music_notes_heldout3/metadata.csv || $(PY) scripts/make_real_sets.py music \
+		--out data/music_notes_heldout3 --n 300 --seed 3 --kinds note
 
 # representation statistics, low-note mel resolution and the Griffin-Lim pitch ceiling on a
 # real-instrument set against the synth set (renders data/music_real* first if missing)
