@@ -174,6 +174,15 @@ def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict
     }
 
 
+def decode_clamped(pipe, x: torch.Tensor, clamp: float | None, n_samples: int) -> torch.Tensor:
+    """The pipeline's decode of x [B, C, T], with x held at or below ``clamp`` first (None:
+    as sampled), cut to n_samples -> wav [B, 1, n_samples]. What ``pipe.generate`` does at the
+    net's level, plus the clamp."""
+    if clamp is not None:
+        x = x.clamp(max=clamp)
+    return pipe.decode(x)[..., :n_samples].float()
+
+
 def generate(
     ckpt: str, rows: list[dict], args, vocoder: str | None = None
 ) -> tuple[list[np.ndarray], list[np.ndarray] | None, dict]:
@@ -191,7 +200,7 @@ def generate(
     if pipe.text:  # a text model reads each row's caption as its prompt
         cond["prompt"] = [row.get("caption", "") for row in rows]
     start = time.perf_counter()
-    wav = pipe.generate(
+    x = pipe.sample(
         n=len(rows),
         seconds=args.seconds,
         cond=cond,
@@ -202,6 +211,7 @@ def generate(
         progress=True,
         cfg_interval=args.cfg_interval,
     )
+    wav = decode_clamped(pipe, x, args.clamp, round(args.seconds * pipe.sample_rate))
     seconds = time.perf_counter() - start
     leveled = None
     if args.level and pipe.config.get("levels"):  # the same clips at levels drawn from the data
@@ -238,6 +248,13 @@ def main() -> None:
         nargs=2,
         metavar=("LO", "HI"),
         help="guide only for sigma in [LO, HI] (Kynkaanniemi et al. 2024)",
+    )
+    p.add_argument(
+        "--clamp",
+        type=float,
+        default=None,
+        help="hold the sampled representation at or below this value before decoding "
+        "(normalised units; the training clips' maximum is about 2.9)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--draws", type=int, default=1, help="clips per row (seeds seed, seed+1...)")

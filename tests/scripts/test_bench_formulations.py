@@ -3,6 +3,7 @@ the pitch outcome classes they feed (pyin itself is tested in tests/metrics/test
 
 import numpy as np
 import pytest
+import torch
 
 from audiodiff.metrics.pitch import pitch_outcome
 
@@ -68,3 +69,16 @@ def test_draw_summary_counts_each_draw_any_draw_and_the_preferred_one(bench):
     # preferred draws 0, 0, 1, 0 (a tie goes to the first): hits 1, 0, 1, 1
     assert out["pitch_hit_reranked"] == 0.75
     assert "pitch_hit_reranked" not in bench.draw_summary(hits)
+
+
+def test_decode_clamped_holds_the_representation_below_the_clamp(bench):
+    class Pipe:
+        def decode(self, x):  # [B, C, T] -> [B, 1, T * 4]: the largest value, repeated
+            return x.amax(dim=1, keepdim=True).repeat_interleave(4, dim=-1).double()
+
+    x = torch.tensor([[[0.5, 5.0], [1.0, -3.0]]])  # [1, 2, 2]
+    kept = bench.decode_clamped(Pipe(), x, None, 6)
+    held = bench.decode_clamped(Pipe(), x, 3.0, 6)
+    assert kept.dtype == torch.float32 and kept.shape == held.shape == (1, 1, 6)
+    assert kept.max() == 5.0 and held.max() == 3.0
+    assert held[0, 0, :4].tolist() == [1.0] * 4  # values under the clamp are untouched
