@@ -68,8 +68,9 @@ def ceilings(root: Path, reps: dict[str, MelRepresentation]) -> tuple[dict, dict
             counts[name][row.get("instrument", "?")][outcome] += 1
             counts[name]["ALL"][outcome] += 1
     real = np.stack(feats["real"])
-    floor = frechet_floor(standardize(real, real))
-    fd = {k: frechet_distance(standardize(np.stack(f), real), standardize(real, real)) / floor
+    real_std = standardize(real, real)
+    floor = frechet_floor(real_std)
+    fd = {k: frechet_distance(standardize(np.stack(f), real), real_std) / floor
           for k, f in feats.items()}  # fmt: skip
     return counts, fd
 
