@@ -386,8 +386,19 @@ class Pipeline(EditingMethods):
         fixed = fixed[..., : x.shape[-1]]
         return fixed[0] if flat else fixed
 
+    @property
+    def x_max(self) -> float | None:
+        """The largest x ``decode`` passes to the decoder (``representation.x_max`` in the
+        model's config: the training data's maximum); None: no limit."""
+        value = (self.config.get("representation") or {}).get("x_max")
+        return None if value is None else float(value)
+
     def decode(self, x: Tensor) -> Tensor:
-        """x: [B, C, T] -> wav: [B, 1, T * hop]"""
+        """x: [B, C, T] -> wav: [B, 1, T * hop]. A sample above ``x_max`` is held at it first:
+        a sampler can overshoot the data (a music model's low bins reached 4.8 against the
+        data's 3.0, decoded to waveform peaks of 18-37), and nothing real lies there."""
+        if self.x_max is not None:
+            x = x.clamp(max=self.x_max)
         with torch.no_grad():
             return self.representation.decode(x.to(self.device)).cpu()
 

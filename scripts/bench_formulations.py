@@ -19,6 +19,9 @@ solver and steps (equal NFE), then each set of clips is scored against the held-
   fraction of note clips that start within 0.12 s, and the gap between the median onset
   and the held-out clips' median (ms);
 - voiced fraction (pyin) of the note clips;
+- roughness / real: the sampled representation's frame-to-frame roughness over that of the
+  held-out clips in the same representation (``audiodiff.metrics.roughness``); far above 1
+  is noise the sampler left in;
 - with ``--classifier DIR`` (scripts/train_label_classifier.py), label accuracy: the
   fraction of clips the classifier reads as their row's value of its label;
 - per clip (JSON only): instrument, RMS dBFS and, for the pitched ones, the target pitch,
@@ -31,7 +34,8 @@ solver and steps (equal NFE), then each set of clips is scored against the held-
 The held-out audio itself is scored the same way as the ``real`` row. ``--vocoder PATH`` adds
 a row per model with the same samples decoded by that vocoder instead of Griffin-Lim, and
 ``--level`` a row per model with the same clips at levels drawn from its training data. Prints a
-markdown table and writes JSON to ``--out`` (default outputs/bench/formulations_NAME.json).
+markdown table and writes JSON to ``--out`` (default outputs/bench/formulations_NAME.json);
+``--sheet N`` also saves the first N rows' mels, real and sampled, beside it as a PNG.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import numpy as np
 import torch
 
 from audiodiff.audio.io import load as load_audio
+from audiodiff.audio.io import resample
 from audiodiff.audio.loudness import rms_db
 from audiodiff.data.captions import pitch_phrases
 from audiodiff.data.records import read_records
@@ -52,7 +57,9 @@ from audiodiff.errors import ConfigError
 from audiodiff.metrics.classifier import LabelClassifier
 from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor, standardize
 from audiodiff.metrics.pitch import OUTCOMES, note_fmin, pitch_outcome, pitch_stats
+from audiodiff.metrics.roughness import time_roughness
 from audiodiff.pipeline import load
+from audiodiff.viz.spectrogram import save_spectrogram_sheet
 
 ONSET_DB = 20.0  # an onset: the first frame within this many dB of the loudest frame
 EARLY_S = 0.12  # "starts at the start": real one-shots start within this (make_real_sets)
@@ -183,9 +190,47 @@ def decode_clamped(pipe, x: torch.Tensor, clamp: float | None, n_samples: int) -
     return pipe.decode(x)[..., :n_samples].float()
 
 
+def encode_real(pipe, real: list[np.ndarray]) -> torch.Tensor:
+    """The held-out clips (16 kHz) in the model's own representation -> [N, C, T]."""
+    wav = as_batch(real)
+    if pipe.sample_rate != 16000:
+        wav = resample(wav, 16000, pipe.sample_rate)
+    with torch.no_grad():
+        return pipe.representation.encode(wav.to(pipe.device)).cpu()
+
+
+def roughness_over_real(pipe, x: torch.Tensor, real: list[np.ndarray]) -> float:
+    """Mean frame-to-frame roughness of the sampled x [B, C, T] over that of the held-out
+    clips encoded by the model's own representation: far above 1 is noise the sampler left
+    in (audiodiff.metrics.roughness)."""
+    ref = encode_real(pipe, real)
+    return float(time_roughness(x.cpu()).mean() / time_roughness(ref).mean())
+
+
+def save_sheet(
+    path: Path, sheet: dict[str, torch.Tensor], rows: list[dict], real: list, runs: dict
+) -> Path:
+    """A spectrogram sheet: one row for the real clips (in the first model's representation)
+    and one per model, one column per held-out row."""
+    first = load(next(iter(runs.values())), device="cpu")
+    k = len(next(iter(sheet.values())))
+    ref = encode_real(first, real[:k])
+    images, titles = [], []
+    for name, x in {"real": ref, **sheet}.items():
+        for i, mel in enumerate(x):
+            row = rows[i]
+            images.append(mel)
+            titles.append(f"{name}: {row.get('instrument', '')} {row.get('main_pitch', '')}")
+    return save_spectrogram_sheet(
+        path, images, titles, frame_rate=first.representation.frame_rate, ncols=k
+    )
+
+
 def generate(
-    ckpt: str, rows: list[dict], args, vocoder: str | None = None
-) -> tuple[list[np.ndarray], list[np.ndarray] | None, dict]:
+    ckpt: str, rows: list[dict], args, vocoder: str | None = None, real: list | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray] | None, dict, torch.Tensor]:
+    """One clip per row -> (clips at the net's level, clips at levels drawn from the data
+    or None, info, the sampled representation x [N, C, T])."""
     decoder = None
     if vocoder:  # the same samples, decoded by a trained vocoder instead of Griffin-Lim
         decoder = {"_target_": "audiodiff.codecs.decoders.vocoder", "_partial_": True,
@@ -229,7 +274,9 @@ def generate(
         "generate_seconds": seconds,
         "sample_rate": pipe.sample_rate,
     }
-    return [w[0].numpy() for w in wav], leveled, info
+    if real is not None:
+        info["roughness_over_real"] = roughness_over_real(pipe, x, real)
+    return [w[0].numpy() for w in wav], leveled, info, x.cpu()
 
 
 def main() -> None:
@@ -254,7 +301,8 @@ def main() -> None:
         type=float,
         default=None,
         help="hold the sampled representation at or below this value before decoding "
-        "(normalised units; the training clips' maximum is about 2.9)",
+        "(normalised units), for models without representation.x_max (which decode holds "
+        "them at anyway)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--draws", type=int, default=1, help="clips per row (seeds seed, seed+1...)")
@@ -268,6 +316,12 @@ def main() -> None:
         action="store_true",
         help="also score each model's clips at levels drawn from its training data "
         "(generate level=data), as the row NAME+level",
+    )
+    p.add_argument(
+        "--sheet",
+        type=int,
+        default=0,
+        help="also save the first N rows' mels, real and each model's, as OUT with .png",
     )
     p.add_argument("--out", default=None)
     args = p.parse_args()
@@ -316,9 +370,12 @@ def main() -> None:
         return draw_summary(np.array(hits), preference)
 
     results = {"real": {**scores(real), "ckpt": None}}
+    sheet: dict[str, torch.Tensor] = {}  # run -> its first --sheet sampled mels
     for name, ckpt in runs.items():
         for vocoder in (None, args.vocoder) if args.vocoder else (None,):
-            clips, leveled, info = generate(ckpt, rows, args, vocoder)
+            clips, leveled, info, x = generate(ckpt, rows, args, vocoder, real)
+            if vocoder is None:
+                sheet[name] = x[: args.sheet]
             key = name + ("+vocoder" if vocoder else "")
             results[key] = {**scores(clips), **info}
             if args.draws > 1:
@@ -337,6 +394,7 @@ def main() -> None:
         ("early_onset_rate", "onset <= 0.12 s", 2),
         ("onset_median_gap_ms", "onset median gap ms", 0),
         ("fd_over_floor", "FD / floor", 2),
+        ("roughness_over_real", "roughness / real", 1),
         ("loudness_w1_db", "loudness W1 dB", 1),
         ("rms_db_std", "RMS std dB", 1),
         ("rms_db_p10", "RMS p10 dBFS", 1),
@@ -361,6 +419,8 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
     out = Path(args.out or f"outputs/bench/formulations_{args.name}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.sheet:
+        print(f"wrote {save_sheet(out.with_suffix('.png'), sheet, rows, real, runs)}")
     meta = {k: v for k, v in vars(args).items() if k != "run"}
     out.write_text(json.dumps({"args": meta, "runs": runs, "results": results}, indent=1))
     print(f"\nwrote {out}")

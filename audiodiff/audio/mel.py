@@ -20,6 +20,9 @@ class MelRepresentation(Representation):
     near zero mean and unit variance (``audiodiff.data.stats`` measures them for a dataset).
     ``decode`` inverts the mel filter bank by non-negative least squares and recovers phase
     with fast Griffin-Lim; it is the baseline decoder that neural vocoders must beat.
+    ``x_max`` (None: no limit) is the largest value of the training data's x: a pipeline
+    holds generated samples at or below it before decoding (``Pipeline.decode``). ``decode``
+    itself does not, so a real recording louder than the training data round-trips as it is.
     """
 
     def __init__(
@@ -37,6 +40,7 @@ class MelRepresentation(Representation):
         griffin_lim_momentum: float = 0.99,
         nnls_iters: int = 32,
         seed: int = 0,
+        x_max: float | None = None,
     ) -> None:
         super().__init__()
         for name, value in (("sample_rate", sample_rate), ("n_fft", n_fft),
@@ -66,6 +70,9 @@ class MelRepresentation(Representation):
         self.griffin_lim_momentum = griffin_lim_momentum
         self.nnls_iters = nnls_iters
         self.seed = seed
+        if x_max is not None and (isinstance(x_max, bool) or not isinstance(x_max, int | float)):
+            raise ConfigError(f"representation.x_max must be a number or null, got {x_max!r}")
+        self.x_max = None if x_max is None else float(x_max)
         fb = mel_filters(sample_rate, n_fft, n_mels, f_min, self.f_max)  # [M, F]
         self.register_buffer("filters", fb, persistent=False)
         self.register_buffer("filters_pinv", torch.linalg.pinv(fb), persistent=False)  # [F, M]

@@ -55,7 +55,14 @@ class UNet1d(nn.Module):
     cross-attended at ``cross_attention_levels`` (default: the ``attention_levels``; after
     each self-attention, and in the bottleneck when the coarsest level is one of them) and
     their masked mean, through an MLP, is added to the noise embedding (``audiodiff.nn.text``).
-    The output convolution starts at zero, so an untrained net returns exactly 0.
+    With ``input_skip`` the output also gets ``g ⊙ x``, a per-channel gain ``g`` computed
+    from the embedding (noise level and labels): a path that carries every input channel to
+    the output at full rank. Without it, a net narrower than its input (or as wide) cannot
+    pass the fine noise of every channel through, so it cannot remove it either: a flow model
+    on 192 mel bins with 128 channels left noise of std ~0.6 in every sample
+    (docs/music.md).
+    The output convolution (and the input skip's gain) start at zero, so an untrained net
+    returns exactly 0.
     """
 
     OBSERVATION = "obs"  # the cond key of the observation
@@ -82,6 +89,7 @@ class UNet1d(nn.Module):
         cross_attention_levels: Sequence[int] | None = None,
         pitch_templates: Sequence[str] = (),
         label_templates: Mapping[str, Tensor] | None = None,
+        input_skip: bool = False,
     ) -> None:
         super().__init__()
         mults = tuple(int(m) for m in channel_mults)
@@ -223,6 +231,13 @@ class UNet1d(nn.Module):
             nn.SiLU(),
             zero_(nn.Conv1d(ch, self.out_channels + head_channels, 3, padding=1)),
         )
+        if input_skip and self.out_channels != in_channels:
+            raise ValueError(
+                f"input_skip needs out_channels == in_channels, got {self.out_channels} "
+                f"and {in_channels}"
+            )
+        # per-channel gain on x, a function of the embedding, added to the output
+        self.input_skip = zero_(nn.Linear(emb_dim, in_channels)) if input_skip else None
 
     def forward(
         self, x: Tensor, noise_level: Tensor, cond: Mapping[str, Tensor] | None = None
@@ -275,6 +290,10 @@ class UNet1d(nn.Module):
         for block in self.up:
             h = block(torch.cat([h, skips.pop()], dim=1), emb, text)
         out = self.out(h)[..., :t]
+        if self.input_skip is not None:
+            c = self.out_channels
+            gain = self.input_skip(emb)[:, :, None].to(out.dtype)  # [B, C, 1]
+            out = torch.cat([out[:, :c] + gain * x.to(out.dtype), out[:, c:]], dim=1)
         if self.obs_head:
             c = self.out_channels
             return self.obs_head.apply(out[:, :c], out[:, c:], obs)

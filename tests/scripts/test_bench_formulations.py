@@ -82,3 +82,19 @@ def test_decode_clamped_holds_the_representation_below_the_clamp(bench):
     assert kept.dtype == torch.float32 and kept.shape == held.shape == (1, 1, 6)
     assert kept.max() == 5.0 and held.max() == 3.0
     assert held[0, 0, :4].tolist() == [1.0] * 4  # values under the clamp are untouched
+
+
+def test_roughness_over_real_is_one_for_real_clips_and_grows_with_left_noise(bench):
+    from audiodiff.audio.mel import MelRepresentation
+
+    class Pipe:
+        representation = MelRepresentation(sample_rate=16000, n_mels=32, mean=-5.6, std=2.9)
+        sample_rate, device = 16000, "cpu"
+
+    t = np.arange(16000) / 16000
+    real = [(0.3 * np.sin(2 * np.pi * f * t) * np.exp(-3 * t)).astype(np.float32)
+            for f in (220.0, 330.0)]  # fmt: skip
+    x = Pipe.representation.encode(bench.as_batch(real))
+    assert bench.roughness_over_real(Pipe(), x, real) == pytest.approx(1.0)
+    noisy = x + 0.5 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    assert bench.roughness_over_real(Pipe(), noisy, real) > 3
