@@ -10,7 +10,9 @@ model, its ``caption`` as the prompt, with the same
 solver and steps (equal NFE), then each set of clips is scored against the held-out audio:
 
 - pitch (rows of kind ``note`` with a ``main_pitch``; every row when the set has no kind
-  column but a ``pitch`` column): hit rate (pyin median f0 within 50 cents), octave errors;
+  column but a ``pitch`` column): hit rate (pyin median f0 within 50 cents), octave errors,
+  and octave errors beyond the real clips' own (on the notes whose real clip pyin reads
+  right; the issue's octave target counts these);
 - FD / floor: Fréchet distance of ``clip_features`` to the held-out clips, over the held-out
   split-half floor (features standardised on the held-out set);
 - loudness: per-clip RMS dBFS, its std and 10th percentile, and the Wasserstein-1 distance
@@ -138,6 +140,18 @@ def draw_summary(hits: np.ndarray, log_probs: np.ndarray | None = None) -> dict:
 def note_hits(scored: dict) -> list[bool]:
     """The pitch outcome of each note clip of ``score``'s result, as hit or not."""
     return [c["outcome"] == "hit" for c in scored["per_clip"] if "outcome" in c]
+
+
+def octave_beyond_real(real: list[dict], generated: list[dict]) -> dict:
+    """Octave errors on the notes whose real clip pyin reads right (``per_clip`` records of
+    the real and the generated clips, row by row): what the model adds to pyin's own."""
+    read_right = [g for r, g in zip(real, generated, strict=True) if r.get("outcome") == "hit"]
+    count = sum(g.get("outcome") == "octave" for g in read_right)
+    return {
+        "octave_beyond_real": count,
+        "octave_beyond_real_rate": count / max(len(read_right), 1),
+        "real_read_right": len(read_right),
+    }
 
 
 def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict:
@@ -387,9 +401,12 @@ def main() -> None:
             r["onset_median_gap_ms"] = abs(
                 r["onset_median_ms"] - results["real"]["onset_median_ms"]
             )
+        if r is not results["real"] and results["real"]["note_clips"]:
+            r.update(octave_beyond_real(results["real"]["per_clip"], r["per_clip"]))
     cols = [
         ("pitch_hit_rate", "pitch hit", 2),
         ("octave_rate", "octave err", 2),
+        ("octave_beyond_real_rate", "octave beyond real", 3),
         ("voiced_fraction", "voiced", 2),
         ("early_onset_rate", "onset <= 0.12 s", 2),
         ("onset_median_gap_ms", "onset median gap ms", 0),

@@ -98,3 +98,12 @@ def test_roughness_over_real_is_one_for_real_clips_and_grows_with_left_noise(ben
     assert bench.roughness_over_real(Pipe(), x, real) == pytest.approx(1.0)
     noisy = x + 0.5 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
     assert bench.roughness_over_real(Pipe(), noisy, real) > 3
+
+
+def test_octave_beyond_real_counts_only_notes_the_real_clip_reads_right(bench):
+    real = [{"outcome": "hit"}, {"outcome": "octave"}, {"outcome": "hit"}, {}, {"outcome": "hit"}]
+    gen = [{"outcome": "octave"}, {"outcome": "octave"}, {"outcome": "hit"}, {},
+           {"outcome": "miss"}]  # fmt: skip
+    got = bench.octave_beyond_real(real, gen)
+    assert got == {"octave_beyond_real": 1, "octave_beyond_real_rate": 1 / 3, "real_read_right": 3}
+    assert bench.octave_beyond_real([{}], [{}])["octave_beyond_real_rate"] == 0.0
