@@ -13,6 +13,12 @@ representation itself limits. The last row is each round trip's Fréchet distanc
 real clips over the real clips' split-half floor (``audiodiff.metrics.frechet``, as in
 ``bench_formulations.py``): what the decoder alone costs in FD / floor. Prints the table and
 writes JSON (``--out``).
+
+``--noise S`` (repeatable) adds columns: each rep's mel with Gaussian noise of std S (in the
+representation's normalised units, ``--mean``/``--std``) added before Griffin-Lim. That is an
+oracle for a generator that gets every note right but leaves noise of that size in the mel,
+as the samplers do (``bench_formulations.py``'s roughness column): how many of the notes
+that noise alone costs, and whether pyin then reads them an octave off.
 """
 
 from __future__ import annotations
@@ -42,9 +48,14 @@ def parse_rep(text: str) -> tuple[int, int]:
     return n_fft, n_mels
 
 
-def ceilings(root: Path, reps: dict[str, MelRepresentation]) -> tuple[dict, dict[str, float]]:
+def ceilings(
+    root: Path, reps: dict[str, MelRepresentation], noise: dict[str, float] | None = None
+) -> tuple[dict, dict[str, float]]:
     """({audio: {instrument: Counter(outcome)}}, {audio: FD / floor}) for 'real' and each
-    rep's round trip; the instrument 'ALL' sums them."""
+    rep's round trip; the instrument 'ALL' sums them. ``noise`` ({name: std}, default 0 for
+    every rep) is added to each rep's encoded mel before decoding (a fixed seed)."""
+    noise = noise or {}
+    gen = torch.Generator().manual_seed(0)
     counts: dict[str, dict[str, Counter]] = {k: defaultdict(Counter) for k in ["real", *reps]}
     feats: dict[str, list[np.ndarray]] = {k: [] for k in counts}
     rows = [r for r in read_records(root) if r.get("kind") == "note" and r.get("main_pitch")]
@@ -60,7 +71,10 @@ def ceilings(root: Path, reps: dict[str, MelRepresentation]) -> tuple[dict, dict
                 if rep.sample_rate != sr:
                     raise ConfigError(f"{row['path']}: {sr} Hz, the representations take "
                                       f"{rep.sample_rate} Hz")  # fmt: skip
-                y = rep.decode(rep.encode(wav))[0, 0].clamp(-1, 1)  # [N // hop * hop]
+                x = rep.encode(wav)  # [1, C, T]
+                if noise.get(name):
+                    x = x + noise[name] * torch.randn(x.shape, generator=gen)
+                y = rep.decode(x)[0, 0].clamp(-1, 1)  # [N // hop * hop]
                 audio[name] = torch.nn.functional.pad(y, (0, wav.shape[-1] - len(y)))
         for name, y in audio.items():
             feats[name].append(clip_features(y, sr))
@@ -87,6 +101,8 @@ def table(counts: dict[str, dict[str, Counter]], fd: dict[str, float]) -> str:
     rates = [f"{counts[name]['ALL']['hit'] / sum(counts[name]['ALL'].values()):.3f}"
              for name in names]  # fmt: skip
     lines.append("| hit rate | | " + " | ".join(rates) + " |")
+    octave = [str(counts[name]["ALL"]["octave"]) for name in names]
+    lines.append("| octave errors | | " + " | ".join(octave) + " |")
     lines.append("| FD / floor | | " + " | ".join(f"{fd[name]:.2f}" for name in names) + " |")
     return "\n".join(lines)
 
@@ -95,15 +111,29 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--heldout", type=Path, required=True, help="labelled folder of notes")
     p.add_argument("--rep", action="append", default=None, help="N_FFT/N_MELS (repeatable)")
+    p.add_argument(
+        "--noise",
+        type=float,
+        action="append",
+        default=[],
+        help="also decode each rep's mel plus noise of this std (repeatable)",
+    )
+    p.add_argument("--mean", type=float, default=None, help="the reps' normalisation mean")
+    p.add_argument("--std", type=float, default=None, help="the reps' normalisation std")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=Path("outputs/bench/pitch_ceiling.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    reps = {}
+    reps, noise = {}, {}
+    norm = {k: v for k, v in (("mean", args.mean), ("std", args.std)) if v is not None}
     for text in args.rep or ["1024/128"]:
         n_fft, n_mels = parse_rep(text)
-        reps[f"{n_fft}/{n_mels}"] = MelRepresentation(n_fft=n_fft, n_mels=n_mels)
-    counts, fd = ceilings(args.heldout, reps)
+        rep = MelRepresentation(n_fft=n_fft, n_mels=n_mels, **norm)
+        reps[f"{n_fft}/{n_mels}"] = rep
+        for std in args.noise:
+            reps[f"{n_fft}/{n_mels}+noise {std:g}"] = rep
+            noise[f"{n_fft}/{n_mels}+noise {std:g}"] = std
+    counts, fd = ceilings(args.heldout, reps, noise)
     print(f"Notes hit (pyin, 50 cents) in {args.heldout}: the real clips and their Griffin-Lim "
           "round trips through each n_fft/n_mels\n")  # fmt: skip
     print(table(counts, fd))

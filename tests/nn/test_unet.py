@@ -12,6 +12,10 @@ from audiodiff.cli.config import config_dir
 from audiodiff.nn.blocks import AttentionBlock, ResBlock, group_norm
 from audiodiff.nn.unet import UNet1d
 
+# the training loops here are tiny: a second thread only adds OpenMP synchronisation, and
+# with anything else on the machine it made them several times slower (45 s against 6 s)
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 LABELS = {"instrument": 9, "pitch": 26}
 SIZES = {"tiny": (1e6, 3e6), "small": (10e6, 20e6), "base": (35e6, 65e6), "deep": (10e6, 11e6)}
 

@@ -66,3 +66,19 @@ def test_bad_rep_and_a_folder_without_notes(load_script, notes, tmp_path):
     (empty / "metadata.csv").write_text("path,kind,main_pitch\nd.wav,drums,\n")
     with pytest.raises(ConfigError, match="no kind=note rows"):
         script.main(["--heldout", str(empty), "--out", str(tmp_path / "x.json")])
+
+
+def test_noise_columns_cost_fd_and_only_their_own_rep(load_script, notes, tmp_path, capsys):
+    """--noise S adds a column per rep: the mel plus noise of std S before Griffin-Lim. Small
+    noise keeps the steady notes; large noise moves the clips away from the real ones."""
+    script = load_script("pitch_ceiling")
+    out = tmp_path / "noise.json"
+    args = ["--heldout", str(notes), "--rep", "1024/128", "--noise", "0.05", "--noise", "2",
+            "--out", str(out)]  # fmt: skip
+    assert script.main(args) == 0
+    data = json.loads(out.read_text())
+    counts, fd = data["counts"], data["fd_over_floor"]
+    assert set(counts) == {"real", "1024/128", "1024/128+noise 0.05", "1024/128+noise 2"}
+    assert counts["1024/128+noise 0.05"]["flute"]["hit"] == 2
+    assert fd["1024/128+noise 2"] > fd["1024/128"]
+    assert "| octave errors |" in capsys.readouterr().out
