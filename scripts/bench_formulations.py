@@ -293,6 +293,28 @@ def generate(
     return [w[0].numpy() for w in wav], leveled, info, x.cpu()
 
 
+def parse_runs(items: list[str]) -> dict[str, str]:
+    """['NAME=CKPT', ...] -> {NAME: CKPT}."""
+    runs = {}
+    for item in items:
+        name, sep, ckpt = item.partition("=")
+        if not sep or not name or not ckpt:
+            raise ConfigError(f"--run {item!r}: expected NAME=CKPT")
+        runs[name] = ckpt
+    return runs
+
+
+def load_heldout(
+    root: Path, n: int | None, seconds: float, sr: int = 16000
+) -> tuple[list[dict], list[np.ndarray]]:
+    """The first n rows of a folder's metadata.csv (paths resolved against it) and their
+    clips at ``sr``, zero-padded or cut to ``seconds``."""
+    rows = read_records(root)[:n]
+    size = round(seconds * sr)
+    real = [load_audio(r["path"], sample_rate=sr)[0][0].numpy() for r in rows]
+    return rows, [np.pad(w, (0, max(0, size - len(w))))[:size] for w in real]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", action="append", required=True, help="NAME=CKPT (repeatable)")
@@ -341,20 +363,9 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    runs = {}
-    for item in args.run:
-        name, sep, ckpt = item.partition("=")
-        if not sep or not name or not ckpt:
-            raise ConfigError(f"--run {item!r}: expected NAME=CKPT")
-        runs[name] = ckpt
-    root = Path(args.heldout)
-    rows = read_records(root)[: args.n]  # paths resolved against root
+    runs = parse_runs(args.run)
     sr = 16000
-    real = [load_audio(r["path"], sample_rate=sr)[0][0].numpy() for r in rows]
-    real = [
-        np.pad(w, (0, max(0, round(args.seconds * sr) - len(w))))[: round(args.seconds * sr)]
-        for w in real
-    ]
+    rows, real = load_heldout(Path(args.heldout), args.n, args.seconds, sr)
     feats = np.stack([clip_features(w, sr) for w in real])
     ref = {
         "feats": feats,

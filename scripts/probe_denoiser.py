@@ -18,32 +18,16 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_formulations import encode_real  # noqa: E402
+from bench_formulations import encode_real, load_heldout, parse_runs  # noqa: E402
 from benchlib import machine, report  # noqa: E402
 
-from audiodiff.audio.io import load as load_audio  # noqa: E402
-from audiodiff.data.records import read_records  # noqa: E402
 from audiodiff.pipeline import load  # noqa: E402
 
 SIGMAS = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-
-
-def held_out(folder: Path, n: int, seconds: float) -> tuple[list[np.ndarray], list[dict]]:
-    """The first n clips of a folder with metadata.csv, at 16 kHz, cut to ``seconds``."""
-    rows = read_records(folder)[:n]  # paths resolved against the folder
-    if not rows:
-        raise SystemExit(f"{folder}: no clips in metadata.csv")
-    size = round(seconds * 16000)
-    clips = []
-    for row in rows:
-        wav = load_audio(row["path"], sample_rate=16000)[0][0].numpy()  # [S]
-        clips.append(np.pad(wav, (0, max(0, size - len(wav))))[:size])
-    return clips, rows
 
 
 def noise_left(pipe, x0: torch.Tensor, rows: list[dict], sigmas, seed: int) -> list[float]:
@@ -73,12 +57,11 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("outputs/bench"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    clips, rows = held_out(args.heldout, args.n, args.seconds)
+    rows, clips = load_heldout(args.heldout, args.n, args.seconds)
+    if not rows:
+        raise SystemExit(f"{args.heldout}: no clips in metadata.csv")
     results = {}
-    for spec in args.run:
-        name, _, ckpt = spec.partition("=")
-        if not ckpt:
-            raise SystemExit(f"--run {spec}: expected NAME=CKPT")
+    for name, ckpt in parse_runs(args.run).items():
         pipe = load(ckpt, device="cpu")
         x0 = encode_real(pipe, clips)
         results[name] = {"ckpt": ckpt, "noise_left": noise_left(pipe, x0, rows, args.sigmas,
