@@ -27,7 +27,9 @@ solver and steps (equal NFE), then each set of clips is scored against the held-
 - with ``--classifier DIR`` (scripts/train_label_classifier.py), label accuracy: the
   fraction of clips the classifier reads as their row's value of its label;
 - per clip (JSON only): instrument, RMS dBFS and, for the pitched ones, the target pitch,
-  the outcome and the cents off, to see where the misses and the quiet clips are;
+  the outcome, the cents off and ``octave_below_db`` (how strongly the spectrum sounds the
+  octave below the target, ``audiodiff.metrics.pitch``: a check on pyin's octave readings),
+  to see where the misses and the quiet clips are;
 - with ``--draws K`` (K > 1), K clips per row (seeds seed .. seed + K - 1; the table scores
   the first): the pitch hit rate of each draw, the rate of notes hit by any draw (what
   picking the best of K could reach at most) and, with ``--classifier``, the rate when each
@@ -58,7 +60,14 @@ from audiodiff.data.records import read_records
 from audiodiff.errors import ConfigError
 from audiodiff.metrics.classifier import LabelClassifier
 from audiodiff.metrics.frechet import clip_features, frechet_distance, frechet_floor, standardize
-from audiodiff.metrics.pitch import OUTCOMES, note_fmin, pitch_outcome, pitch_stats
+from audiodiff.metrics.pitch import (
+    OUTCOMES,
+    midi_to_hz,
+    note_fmin,
+    octave_below_db,
+    pitch_outcome,
+    pitch_stats,
+)
 from audiodiff.metrics.roughness import time_roughness
 from audiodiff.pipeline import load
 from audiodiff.viz.spectrogram import save_spectrogram_sheet
@@ -173,7 +182,10 @@ def score(clips: list[np.ndarray], rows: list[dict], sr: int, ref: dict) -> dict
         onsets.append(onset_seconds(wav, sr))
         cents = stats.get("cents_off")
         record.update(
-            pitch=target, outcome=outcome, cents_off=None if cents is None else round(cents, 1)
+            pitch=target,
+            outcome=outcome,
+            cents_off=None if cents is None else round(cents, 1),
+            octave_below_db=round(octave_below_db(wav, sr, midi_to_hz(target)), 1),
         )
     n_notes = sum(counts.values())
     feats = standardize(np.stack([clip_features(w, sr) for w in clips]), ref["feats"])

@@ -4,6 +4,9 @@ librosa compiles pyin with numba on its first call in a fresh cache (~20 s); lat
 a fraction of the clip's duration. The first call in each process runs under a lock that every
 process on the machine shares (``compile_pyin_once``), so that two processes never write numba's
 cache at once.
+
+pyin reads every clip at about 48 kHz or above (``PYIN_MIN_SR``): a 16 kHz clip is upsampled
+3x first, or high notes read an octave down.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import librosa
 import numpy as np
+import scipy.signal
 import torch
 
 try:
@@ -29,6 +33,15 @@ HIT_CENTS = 50.0  # |cents_off| within this counts as hitting the target pitch
 # 2048-sample frames at 16 kHz, because it exceeds the per-bin unvoiced probability; 1e-3 does not
 # change the tracks of tones we tested.
 NO_TROUGH_PROB = 1e-3
+# pyin reads clips at about this rate or above: a clip well below it is upsampled by the
+# nearest whole factor (16 kHz 3x, 22.05 and 24 kHz 2x, 44.1 kHz not at all). YIN's
+# difference function is taken at whole-sample lags, so a note's trough is only as deep as the
+# lag nearest its period allows. At 16 kHz a 1109 Hz note (MIDI 85) has a period of 14.4
+# samples: the troughs at 14 and 15 stay shallow, the one at twice the period (28.9 -> 29) is
+# nearly exact, and with a little noise pyin's threshold rule takes the octave below for every
+# frame, though the clip has no energy there (tests/metrics/test_pitch.py). At 44.1-48 kHz the
+# shortest period pyin looks for (2100 Hz) spans 21-23 samples.
+PYIN_MIN_SR = 48000
 
 
 LOCK_FILE = Path(tempfile.gettempdir()) / "audiodiff-numba-cache.lock"
@@ -108,6 +121,10 @@ def pitch_stats(
     y = wav.detach().float().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
     y = y.reshape(-1, y.shape[-1]).mean(axis=0).astype(np.float32)  # [N]
     fmax = min(fmax, sr / 2)
+    up = max(1, round(PYIN_MIN_SR / sr))
+    if up > 1:  # whole-sample lags resolve short periods only at a high rate (PYIN_MIN_SR)
+        y = scipy.signal.resample_poly(y, up, 1).astype(np.float32)
+        sr = sr * up
     compile_pyin_once()
     f0, voiced, _ = librosa.pyin(
         y,
@@ -129,6 +146,32 @@ def pitch_stats(
         "cents_off": cents_off,
         "hit": hit,
     }
+
+
+def octave_below_db(wav: np.ndarray | torch.Tensor, sr: int, f0: float) -> float:
+    """How strongly a clip sounds the octave below ``f0``, read from its spectrum instead of
+    pyin: the strongest partial within 50 cents of an odd multiple of f0 / 2 (f0 / 2, 3 f0 / 2,
+    ... ; only a waveform that repeats at f0 / 2 has them) over the strongest within 50 cents
+    of a multiple of f0, in dB, below 0.9 x Nyquist. A note at f0 gives far below 0 (a clean
+    harmonic tone with a little noise: about -40); a note an octave below f0, about 0 or above.
+    """
+    # wav: [N] (or [1, N]) -> dB
+    y = wav.detach().float().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
+    y = y.reshape(-1, y.shape[-1]).mean(axis=0).astype(np.float64)  # [N]
+    mag = np.abs(np.fft.rfft(y * np.hanning(len(y))))  # [N // 2 + 1]
+    freqs = np.fft.rfftfreq(len(y), 1.0 / sr)
+    top = 0.9 * sr / 2
+
+    def strongest(centres: np.ndarray) -> float:
+        near = np.zeros(len(freqs), dtype=bool)
+        for c in centres[centres < top]:
+            near |= (freqs > c * 2 ** (-HIT_CENTS / 1200)) & (freqs < c * 2 ** (HIT_CENTS / 1200))
+        return float(mag[near].max()) if near.any() else 0.0
+
+    n = np.arange(1, int(top / (f0 / 2)) + 2)
+    below = strongest((2 * n - 1) * f0 / 2)  # odd multiples of f0 / 2
+    at = strongest(n * f0)
+    return 20.0 * math.log10(max(below, 1e-12) / max(at, 1e-12))
 
 
 OUTCOMES = ("hit", "octave", "miss", "unvoiced")
