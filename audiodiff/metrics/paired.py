@@ -138,8 +138,8 @@ def optional_metrics_available() -> dict[str, bool]:
     return {"pesq": _optional("pesq") is not None, "stoi": _optional("pystoi") is not None}
 
 
-def _mono_numpy(x: torch.Tensor | np.ndarray) -> np.ndarray:
-    # x: [N] or [1, N] -> [N] float32 numpy
+def mono_numpy(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    # x: [N] or [C, N] -> its channel mean [N], float32 numpy (also used by metrics.pitch)
     x = torch.as_tensor(x).detach().float().cpu()
     return x.reshape(-1, x.shape[-1]).mean(dim=0).numpy()
 
@@ -157,7 +157,7 @@ def pesq_score(
     if pesq is None:
         return None
     est, ref = _align(torch.as_tensor(est), torch.as_tensor(ref))
-    est_np, ref_np = _mono_numpy(est), _mono_numpy(ref)
+    est_np, ref_np = mono_numpy(est), mono_numpy(ref)
     if sr != 16000:
         est_np = resample(torch.from_numpy(est_np)[None], sr, 16000)[0].numpy()
         ref_np = resample(torch.from_numpy(ref_np)[None], sr, 16000)[0].numpy()
@@ -187,7 +187,7 @@ def stoi_score(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            score = float(pystoi.stoi(_mono_numpy(ref), _mono_numpy(est), sr, extended=extended))
+            score = float(pystoi.stoi(mono_numpy(ref), mono_numpy(est), sr, extended=extended))
         except ValueError:  # numpy's AxisError: fewer than one STFT frame left
             return None
     # pystoi warns and returns 1e-5 when too little non-silent speech is left: no score.

@@ -22,6 +22,8 @@ import numpy as np
 import scipy.signal
 import torch
 
+from audiodiff.metrics.paired import mono_numpy
+
 try:
     import fcntl
 except ImportError:  # not POSIX: no lock, as before
@@ -104,12 +106,6 @@ def _frame_length(sr: int, fmin: float) -> int:
     return 2 ** math.ceil(math.log2(4 * sr / fmin))
 
 
-def _mono(wav: np.ndarray | torch.Tensor) -> np.ndarray:
-    """A clip [N] or [C, N] (array or tensor) -> its channel mean [N] as a numpy array."""
-    y = wav.detach().float().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
-    return y.reshape(-1, y.shape[-1]).mean(axis=0)
-
-
 def pitch_stats(
     wav: np.ndarray | torch.Tensor,
     sr: int,
@@ -124,7 +120,7 @@ def pitch_stats(
     "hit": bool | None (|cents_off| <= 50)}.
     """
     # wav: [N] (or [1, N]) -> scalars
-    y = _mono(wav).astype(np.float32)  # [N]
+    y = mono_numpy(wav)  # [N] float32
     fmax = min(fmax, sr / 2)
     up = max(1, round(PYIN_MIN_SR / sr))
     if up > 1:  # whole-sample lags resolve short periods only at a high rate (PYIN_MIN_SR)
@@ -161,7 +157,7 @@ def octave_below_db(wav: np.ndarray | torch.Tensor, sr: int, f0: float) -> float
     harmonic tone with a little noise: about -40); a note an octave below f0, about 0 or above.
     """
     # wav: [N] (or [1, N]) -> dB
-    y = _mono(wav).astype(np.float64)  # [N]
+    y = mono_numpy(wav).astype(np.float64)  # [N]
     mag = np.abs(np.fft.rfft(y * np.hanning(len(y))))  # [N // 2 + 1]
     freqs = np.fft.rfftfreq(len(y), 1.0 / sr)
     top = 0.9 * sr / 2
